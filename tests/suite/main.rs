@@ -1,0 +1,3 @@
+//! Runs every scenario file under `scenarios/` as its own test.
+
+fn main() {}
