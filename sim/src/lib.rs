@@ -4,6 +4,19 @@
 //! # Layout
 //! - [`clock`]: the simulation clock (tokio time plus a fixed virtual epoch).
 //! - [`ids`]: seeded id generation for every SID and event id.
+//! - [`audio`]: G.711 µ-law, WAV in and out, tone, DTMF and silence generators, 20 ms framing.
+//! - [`twilio`]: the fake Twilio: signatures, webhooks, TwiML, Media Streams client, status
+//!   callbacks, REST Calls API, and the call engine that plays one call end to end.
+//! - [`realtime`]: the mock OpenAI Realtime endpoint and its prompt ledger.
+//! - [`scenario`]: scenario files: raw model, validated plan, runner, assertions.
+//! - [`report`]: transcripts, snapshots, JUnit, JSON and HTML reports.
+//! - [`cli`]: the `callsim` command line.
 
+pub mod audio;
+pub mod cli;
 pub mod clock;
 pub mod ids;
+pub mod realtime;
+pub mod report;
+pub mod scenario;
+pub mod twilio;

@@ -1,0 +1,3 @@
+//! The `callsim` command line.
+
+pub mod serve_ai;

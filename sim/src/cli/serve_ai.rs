@@ -1,0 +1,1 @@
+//! `callsim serve-ai`: the mock realtime endpoint as a standalone process.

@@ -1,0 +1,1 @@
+//! Scenario files, plans, the runner and assertions.
