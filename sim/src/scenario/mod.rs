@@ -3,8 +3,11 @@
 
 pub mod duration;
 pub mod error;
+pub mod expect;
 pub mod load;
 pub mod model;
+pub mod plan;
 
 pub use error::{Location, ScenarioError};
 pub use load::{LoadedScenario, load_file};
+pub use plan::{Plan, build_plan};

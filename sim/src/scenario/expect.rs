@@ -1,0 +1,547 @@
+//! Assertions: a path into the transcript and a matcher.
+//!
+//! Paths are dotted keys with `[N]` (index) and `[*]` (every element): `ai.sessions[0].instructions`,
+//! `ai.responses[*].prompt_source`, `calls.caller.status`. A key applied to a list selects the
+//! element whose `name` is that key, so calls can be named instead of counted. A wildcard that
+//! selects nothing fails: "every response had the right prompt" must not pass when there were
+//! no responses.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::plan::TenantPlan;
+
+/// One segment of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// An object key (or a list element's `name`).
+    Key(String),
+    /// A list index.
+    Index(usize),
+    /// Every list element.
+    All,
+}
+
+/// A matcher operation; a matcher is a conjunction of these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Equal to.
+    Equals(Value),
+    /// Not equal to.
+    Not(Value),
+    /// One of.
+    OneOf(Vec<Value>),
+    /// String contains (or list has an element equal to).
+    Contains(String),
+    /// String does not contain.
+    NotContains(String),
+    /// Equal to a tenant setting (`same_as: tenant.acme.inbound_prompt`).
+    SameAs(String, String),
+    /// Contains a tenant setting.
+    Includes(String, String),
+    /// Does not contain a tenant setting.
+    Excludes(String, String),
+    /// Number at least.
+    Min(f64),
+    /// Number at most.
+    Max(f64),
+    /// List length (or string length).
+    Count(u64),
+    /// Empty (or not).
+    Empty(bool),
+    /// The path does not exist.
+    Absent,
+}
+
+/// One assertion.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// The path as written.
+    pub path: String,
+    /// Parsed segments.
+    pub segments: Vec<Segment>,
+    /// The operations, all of which must hold for every selected value.
+    pub ops: Vec<Op>,
+}
+
+/// The outcome of one assertion.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct AssertionResult {
+    /// The path.
+    pub path: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was expected, in words.
+    pub expected: String,
+    /// The failure explanation (actual value, diff), empty when it passed.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub message: String,
+}
+
+const ROOTS: &[&str] = &["calls", "ai", "server", "tenants", "twilio"];
+
+/// Parses a path.
+pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let mut segments = Vec::new();
+    for part in path.split('.') {
+        if part.is_empty() {
+            return Err(format!("invalid path `{path}`: empty segment"));
+        }
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            segments.push(Segment::Key(name.to_string()));
+        }
+        while !rest.is_empty() {
+            let Some(close) = rest.find(']') else {
+                return Err(format!("invalid path `{path}`: missing `]`"));
+            };
+            let inner = &rest[1..close];
+            if inner == "*" {
+                segments.push(Segment::All);
+            } else if let Ok(n) = inner.parse() {
+                segments.push(Segment::Index(n));
+            } else {
+                return Err(format!("invalid path `{path}`: `[{inner}]` is not an index or `*`"));
+            }
+            rest = &rest[close + 1..];
+            if !rest.is_empty() && !rest.starts_with('[') {
+                return Err(format!("invalid path `{path}`: unexpected `{rest}`"));
+            }
+        }
+    }
+    match segments.first() {
+        Some(Segment::Key(root)) if ROOTS.contains(&root.as_str()) => Ok(segments),
+        _ => Err(format!(
+            "invalid path `{path}`: it must start with one of {}",
+            ROOTS.join(", ")
+        )),
+    }
+}
+
+fn tenant_ref(text: &str, tenants: &BTreeMap<String, TenantPlan>) -> Result<(String, String), String> {
+    let parts: Vec<&str> = text.split('.').collect();
+    let [root, slug, field] = parts.as_slice() else {
+        return Err(format!("`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"));
+    };
+    if *root != "tenant" {
+        return Err(format!("`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"));
+    }
+    let Some(t) = tenants.get(*slug) else {
+        return Err(format!("`{text}`: unknown tenant `{slug}`"));
+    };
+    let value = match *field {
+        "inbound_prompt" => t.inbound_prompt.clone(),
+        "outbound_prompt" => t.outbound_prompt.clone(),
+        "business_name" => t.business_name.clone(),
+        "greeting" => t.greeting.clone().unwrap_or_default(),
+        other => {
+            return Err(format!(
+                "`{text}`: unknown field `{other}` (inbound_prompt, outbound_prompt, business_name, greeting)"
+            ));
+        }
+    };
+    if value.is_empty() {
+        return Err(format!("`{text}` is empty, so it cannot be compared against"));
+    }
+    Ok((text.to_string(), value))
+}
+
+/// Parses `path: matcher` into an expectation; tenant references resolve against the tenants'
+/// initial settings.
+pub fn parse_expectation(
+    path: &str,
+    matcher: &Value,
+    tenants: &BTreeMap<String, TenantPlan>,
+) -> Result<Expectation, String> {
+    let segments = parse_path(path)?;
+    let mut ops = Vec::new();
+    match matcher {
+        Value::Object(map) => {
+            for (op, arg) in map {
+                let need_str = || {
+                    arg.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("`{op}` needs a string"))
+                };
+                let need_num = || arg.as_f64().ok_or_else(|| format!("`{op}` needs a number"));
+                ops.push(match op.as_str() {
+                    "equals" => Op::Equals(arg.clone()),
+                    "not" => Op::Not(arg.clone()),
+                    "one_of" => Op::OneOf(
+                        arg.as_array().cloned().ok_or_else(|| "`one_of` needs a list".to_string())?,
+                    ),
+                    "contains" => Op::Contains(need_str()?),
+                    "not_contains" => Op::NotContains(need_str()?),
+                    "same_as" => {
+                        let (r, v) = tenant_ref(&need_str()?, tenants)?;
+                        Op::SameAs(r, v)
+                    }
+                    "includes" => {
+                        let (r, v) = tenant_ref(&need_str()?, tenants)?;
+                        Op::Includes(r, v)
+                    }
+                    "excludes" => {
+                        let (r, v) = tenant_ref(&need_str()?, tenants)?;
+                        Op::Excludes(r, v)
+                    }
+                    "min" => Op::Min(need_num()?),
+                    "max" => Op::Max(need_num()?),
+                    "count" => Op::Count(
+                        arg.as_u64().ok_or_else(|| "`count` needs a whole number".to_string())?,
+                    ),
+                    "empty" => Op::Empty(
+                        arg.as_bool().ok_or_else(|| "`empty` needs true or false".to_string())?,
+                    ),
+                    "absent" => Op::Absent,
+                    other => {
+                        return Err(format!(
+                            "unknown matcher `{other}` (equals, not, one_of, contains, not_contains, \
+                             same_as, includes, excludes, min, max, count, empty, absent)"
+                        ));
+                    }
+                });
+            }
+            if ops.is_empty() {
+                return Err("empty matcher".into());
+            }
+        }
+        other => ops.push(Op::Equals(other.clone())),
+    }
+    Ok(Expectation { path: path.to_string(), segments, ops })
+}
+
+fn select(root: &Value, segments: &[Segment]) -> Result<Vec<(String, Value)>, String> {
+    let mut current = vec![(String::new(), root.clone())];
+    for seg in segments {
+        let mut next = Vec::new();
+        for (path, value) in current {
+            match seg {
+                Segment::Key(key) => {
+                    let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    match &value {
+                        Value::Object(map) => match map.get(key) {
+                            Some(v) => next.push((here, v.clone())),
+                            None => {
+                                let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                                return Err(format!(
+                                    "`{here}` does not exist (available: {})",
+                                    keys.join(", ")
+                                ));
+                            }
+                        },
+                        Value::Array(items) => {
+                            let found = items
+                                .iter()
+                                .find(|i| i.get("name").and_then(Value::as_str) == Some(key));
+                            match found {
+                                Some(v) => next.push((here, v.clone())),
+                                None => {
+                                    let names: Vec<&str> = items
+                                        .iter()
+                                        .filter_map(|i| i.get("name").and_then(Value::as_str))
+                                        .collect();
+                                    return Err(format!(
+                                        "`{here}`: no element named `{key}` (names: {})",
+                                        names.join(", ")
+                                    ));
+                                }
+                            }
+                        }
+                        _ => return Err(format!("`{path}` is not an object, so it has no `{key}`")),
+                    }
+                }
+                Segment::Index(n) => match value.as_array() {
+                    Some(items) => match items.get(*n) {
+                        Some(v) => next.push((format!("{path}[{n}]"), v.clone())),
+                        None => {
+                            return Err(format!(
+                                "`{path}[{n}]` does not exist (`{path}` has {} element(s))",
+                                items.len()
+                            ));
+                        }
+                    },
+                    None => return Err(format!("`{path}` is not a list")),
+                },
+                Segment::All => match value.as_array() {
+                    Some(items) => {
+                        for (i, v) in items.iter().enumerate() {
+                            next.push((format!("{path}[{i}]"), v.clone()));
+                        }
+                    }
+                    None => return Err(format!("`{path}` is not a list")),
+                },
+            }
+        }
+        current = next;
+    }
+    Ok(current)
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn describe(op: &Op) -> String {
+    match op {
+        Op::Equals(v) => format!("equals {}", show(v)),
+        Op::Not(v) => format!("not {}", show(v)),
+        Op::OneOf(vs) => format!("one of {}", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Op::Contains(s) => format!("contains {s:?}"),
+        Op::NotContains(s) => format!("does not contain {s:?}"),
+        Op::SameAs(r, _) => format!("same as {r}"),
+        Op::Includes(r, _) => format!("includes {r}"),
+        Op::Excludes(r, _) => format!("excludes {r}"),
+        Op::Min(n) => format!("at least {n}"),
+        Op::Max(n) => format!("at most {n}"),
+        Op::Count(n) => format!("has {n} element(s)"),
+        Op::Empty(true) => "is empty".into(),
+        Op::Empty(false) => "is not empty".into(),
+        Op::Absent => "does not exist".into(),
+    }
+}
+
+/// A line diff of two long strings, for messages.
+pub fn text_diff(expected: &str, actual: &str) -> String {
+    let diff = similar::TextDiff::from_lines(expected, actual);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "-",
+            similar::ChangeTag::Insert => "+",
+            similar::ChangeTag::Equal => " ",
+        };
+        let _ = write!(out, "      {sign} {}", change.value());
+        if !change.value().ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn len_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Array(a) => Some(a.len() as u64),
+        Value::String(s) => Some(s.chars().count() as u64),
+        Value::Object(o) => Some(o.len() as u64),
+        Value::Null => Some(0),
+        _ => None,
+    }
+}
+
+fn check(op: &Op, v: &Value) -> Option<String> {
+    let s = v.as_str();
+    let fail = |why: String| Some(why);
+    match op {
+        Op::Equals(e) => {
+            if values_equal(e, v) {
+                None
+            } else if let (Some(es), Some(vs)) = (e.as_str(), s) {
+                if es.len() > 60 || vs.len() > 60 || es.contains('\n') || vs.contains('\n') {
+                    fail(format!("differs (- expected, + actual):\n{}", text_diff(es, vs)))
+                } else {
+                    fail(format!("actual: {}", show(v)))
+                }
+            } else {
+                fail(format!("actual: {}", show(v)))
+            }
+        }
+        Op::Not(e) => values_equal(e, v).then(|| format!("actual: {}", show(v))),
+        Op::OneOf(es) => (!es.iter().any(|e| values_equal(e, v))).then(|| format!("actual: {}", show(v))),
+        Op::Contains(needle) => match v {
+            Value::String(text) => (!text.contains(needle.as_str())).then(|| format!("actual: {}", show(v))),
+            Value::Array(items) => (!items.iter().any(|i| i.as_str() == Some(needle)))
+                .then(|| format!("actual: {}", show(v))),
+            _ => fail(format!("not a string: {}", show(v))),
+        },
+        Op::NotContains(needle) => match s {
+            Some(text) => text.contains(needle.as_str()).then(|| format!("actual: {}", show(v))),
+            None => fail(format!("not a string: {}", show(v))),
+        },
+        Op::SameAs(r, expected) => match s {
+            Some(text) if text == expected => None,
+            Some(text) => fail(format!("differs from {r} (- expected, + actual):\n{}", text_diff(expected, text))),
+            None => fail(format!("not a string: {}", show(v))),
+        },
+        Op::Includes(r, expected) => match s {
+            Some(text) if text.contains(expected.as_str()) => None,
+            Some(_) => fail(format!("{r} ({expected:?}) is missing; actual: {}", show(v))),
+            None => fail(format!("not a string: {}", show(v))),
+        },
+        Op::Excludes(r, expected) => match s {
+            Some(text) if text.contains(expected.as_str()) => fail(format!(
+                "it contains {r} ({expected:?}); actual: {}",
+                show(v)
+            )),
+            Some(_) => None,
+            None => fail(format!("not a string: {}", show(v))),
+        },
+        Op::Min(n) => match v.as_f64() {
+            Some(x) if x >= *n => None,
+            _ => fail(format!("actual: {}", show(v))),
+        },
+        Op::Max(n) => match v.as_f64() {
+            Some(x) if x <= *n => None,
+            _ => fail(format!("actual: {}", show(v))),
+        },
+        Op::Count(n) => match len_of(v) {
+            Some(len) if len == *n => None,
+            Some(len) => fail(format!("actual count: {len}")),
+            None => fail(format!("not a list: {}", show(v))),
+        },
+        Op::Empty(want) => match len_of(v) {
+            Some(len) if (len == 0) == *want => None,
+            _ => fail(format!("actual: {}", show(v))),
+        },
+        Op::Absent => fail(format!("it exists: {}", show(v))),
+    }
+}
+
+/// Equality that treats `2` and `2.0` alike and compares strings to scalars by their text, so
+/// `status: 200` matches `"200"` written either way.
+fn values_equal(expected: &Value, actual: &Value) -> bool {
+    if expected == actual {
+        return true;
+    }
+    match (expected, actual) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), Value::Number(_) | Value::Bool(_)) => *a == actual.to_string(),
+        (Value::Number(_) | Value::Bool(_), Value::String(b)) => expected.to_string() == *b,
+        _ => false,
+    }
+}
+
+/// Evaluates an expectation against a transcript.
+pub fn evaluate(exp: &Expectation, transcript: &Value) -> AssertionResult {
+    let expected = exp.ops.iter().map(describe).collect::<Vec<_>>().join(" and ");
+    let result = |passed: bool, message: String| AssertionResult {
+        path: exp.path.clone(),
+        passed,
+        expected: expected.clone(),
+        message,
+    };
+    let selected = match select(transcript, &exp.segments) {
+        Ok(values) => values,
+        Err(why) => {
+            return if exp.ops.contains(&Op::Absent) {
+                result(true, String::new())
+            } else {
+                result(false, why)
+            };
+        }
+    };
+    if selected.is_empty() {
+        return result(false, format!("`{}` selected no values", exp.path));
+    }
+    let mut failures = Vec::new();
+    for (path, value) in &selected {
+        for op in &exp.ops {
+            if let Some(why) = check(op, value) {
+                failures.push(format!("at `{path}`: expected it {}; {why}", describe(op)));
+            }
+        }
+    }
+    if failures.is_empty() {
+        result(true, String::new())
+    } else {
+        result(false, failures.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tenants() -> BTreeMap<String, TenantPlan> {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "acme".to_string(),
+            TenantPlan {
+                business_name: "Acme".into(),
+                inbound_prompt: "Answer calls for Acme.".into(),
+                outbound_prompt: "You are making a sales call.".into(),
+                greeting: None,
+                voice: None,
+            },
+        );
+        m
+    }
+
+    fn eval(path: &str, matcher: Value, t: &Value) -> AssertionResult {
+        evaluate(&parse_expectation(path, &matcher, &tenants()).unwrap(), t)
+    }
+
+    fn transcript() -> Value {
+        json!({
+            "calls": [{"name": "caller", "status": "completed", "duration_secs": 30}],
+            "ai": {"sessions": [{"instructions": "Business: Acme\n\nYou are making a sales call."}],
+                   "responses": [{"instructions": "x"}, {"instructions": "y"}]},
+            "server": {"residual_state": "none"}
+        })
+    }
+
+    #[test]
+    fn scalar_equality_and_named_elements() {
+        let t = transcript();
+        assert!(eval("calls.caller.status", json!("completed"), &t).passed);
+        assert!(eval("calls[0].duration_secs", json!({"min": 29, "max": 31}), &t).passed);
+        assert!(eval("server.residual_state", json!("none"), &t).passed);
+        let r = eval("calls.caller.status", json!("failed"), &t);
+        assert!(!r.passed);
+        assert!(r.message.contains("\"completed\""), "{}", r.message);
+    }
+
+    #[test]
+    fn tenant_references_name_the_wrong_prompt() {
+        let t = transcript();
+        let r = eval("ai.sessions[0].instructions", json!({"excludes": "tenant.acme.outbound_prompt"}), &t);
+        assert!(!r.passed);
+        assert!(r.message.contains("tenant.acme.outbound_prompt"), "{}", r.message);
+        assert!(r.message.contains("sales call"), "{}", r.message);
+        assert!(!eval("ai.sessions[0].instructions", json!({"includes": "tenant.acme.inbound_prompt"}), &t).passed);
+    }
+
+    #[test]
+    fn wildcards_check_every_element_and_fail_when_empty() {
+        let t = transcript();
+        let r = eval("ai.responses[*].instructions", json!({"equals": "x"}), &t);
+        assert!(!r.passed);
+        assert!(r.message.contains("ai.responses[1].instructions"), "{}", r.message);
+        let empty = json!({"ai": {"responses": []}});
+        assert!(!eval("ai.responses[*].instructions", json!("x"), &empty).passed);
+    }
+
+    #[test]
+    fn missing_paths_explain_what_exists() {
+        let r = eval("ai.session[0].instructions", json!("x"), &transcript());
+        assert!(!r.passed);
+        assert!(r.message.contains("available: sessions, responses"), "{}", r.message);
+        assert!(eval("ai.nothing", json!({"absent": true}), &transcript()).passed);
+    }
+
+    #[test]
+    fn bad_expectations_are_rejected_at_load() {
+        assert!(parse_path("nope.x").unwrap_err().contains("must start with"));
+        assert!(parse_path("ai.sessions[x]").unwrap_err().contains("not an index"));
+        let t = tenants();
+        assert!(parse_expectation("ai.x", &json!({"frobs": 1}), &t).unwrap_err().contains("unknown matcher"));
+        assert!(parse_expectation("ai.x", &json!({"same_as": "tenant.zzz.inbound_prompt"}), &t).unwrap_err().contains("unknown tenant"));
+    }
+
+    #[test]
+    fn long_strings_are_diffed() {
+        let t = json!({"ai": {"x": "line one\nline two\n"}});
+        let r = eval("ai.x", json!("line one\nline 2\n"), &t);
+        assert!(r.message.contains("- line 2"), "{}", r.message);
+        assert!(r.message.contains("+ line two"), "{}", r.message);
+    }
+}
