@@ -10,12 +10,14 @@
 //! - [`realtime`]: the mock OpenAI Realtime endpoint and its prompt ledger.
 //! - [`scenario`]: scenario files: raw model, validated plan, runner, assertions.
 //! - [`report`]: transcripts, snapshots, JUnit, JSON and HTML reports.
+//! - [`partition`]: sharding of scenario runs (`hash:M/N`, `count:M/N`).
 //! - [`cli`]: the `callsim` command line.
 
 pub mod audio;
 pub mod cli;
 pub mod clock;
 pub mod ids;
+pub mod partition;
 pub mod realtime;
 pub mod report;
 pub mod scenario;

@@ -1,0 +1,1 @@
+//! Sharding of scenario runs: `hash:M/N` and `count:M/N`.
