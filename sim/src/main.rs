@@ -1,1 +1,3 @@
+//! `callsim`: see `sim::cli`.
+
 fn main() {}

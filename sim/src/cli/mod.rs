@@ -1,3 +1,93 @@
-//! The `callsim` command line.
+//! The `callsim` command line: `run`, `certify`, `serve-ai` and `merge-reports`.
+//!
+//! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
+pub mod output;
+pub mod run;
 pub mod serve_ai;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: every scenario passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: a scenario failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: bad input or a harness error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// callsim: fake Twilio and a mock OpenAI Realtime endpoint around a voice-AI call server.
+#[derive(Debug, Parser)]
+#[command(name = "callsim", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (repeat for more); `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only the summary line and failures.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios (default: every file under ./scenarios, against the bundled reference server).
+    Run(run::RunArgs),
+    /// Serve the mock OpenAI Realtime endpoint until interrupted.
+    ServeAi(serve_ai::ServeAiArgs),
+    /// Merge the JSON reports of several shards into one.
+    MergeReports(run::MergeArgs),
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info,sim=debug",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { EXIT_ERROR } else { EXIT_PASS };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(cli.verbose, cli.quiet);
+    let code = match cli.command {
+        Command::Run(args) => run::run(args, cli.quiet),
+        Command::MergeReports(args) => run::merge(args),
+        Command::ServeAi(args) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => match rt.block_on(serve_ai::run(args)) {
+                Ok(()) => EXIT_PASS,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    EXIT_ERROR
+                }
+            },
+            Err(err) => {
+                eprintln!("error: cannot start a tokio runtime: {err}");
+                EXIT_ERROR
+            }
+        },
+    };
+    ExitCode::from(code)
+}

@@ -1,6 +1,7 @@
 //! Transcripts and reports: the snapshot-able transcript, the JSON run report, JUnit and HTML.
 
 pub mod html;
+pub mod junit;
 pub mod run_report;
 pub mod transcript;
 

@@ -397,12 +397,8 @@ pub struct RawCallRef {
 pub enum RawSnapshotPart {
     /// The prompt ledger: every AI session, update and response with its instructions.
     Prompts,
-    /// Call outcomes: status, webhooks, stream summary, callbacks.
+    /// Call outcomes: status, webhooks, stream summary (marks, clears), callbacks.
     Calls,
-    /// Stream events (marks, clears, DTMF) of every call.
-    Stream,
-    /// Truncates and AI errors.
-    AiEvents,
     /// The server's residual state after the calls.
     Server,
 }

@@ -1,0 +1,360 @@
+//! `callsim run` and `callsim merge-reports`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::output::{Progress, scenario_lines, summary_line};
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
+use crate::partition::Partition;
+use crate::report::html::{CallAudio, render_html};
+use crate::report::junit::render_junit;
+use crate::report::{Outcome, RunReport};
+use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, discover, run_file};
+use crate::scenario::{ExternalTarget, Profile, Target};
+
+/// Default listen address of the mock AI for external targets.
+pub const DEFAULT_AI_LISTEN: &str = "127.0.0.1:4010";
+/// Default listen address of the fake Twilio REST API for external targets.
+pub const DEFAULT_TWILIO_LISTEN: &str = "127.0.0.1:4011";
+
+/// Profile of the bundled reference server.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ProfileArg {
+    /// The seed's three root causes.
+    Legacy,
+    /// None of them.
+    Fixed,
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// `in-process` (the bundled reference server, virtual time) or `http://HOST:PORT` of a running server.
+    #[arg(long, default_value = "in-process")]
+    pub target: String,
+    /// Profile of the bundled reference server.
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub profile: ProfileArg,
+    /// Target file for an external server (paths, public URL, fixture API, Twilio token, rewrites).
+    #[arg(long)]
+    pub target_config: Option<PathBuf>,
+    /// Where the mock AI listens for an external target (configure the server's realtime URL with it).
+    #[arg(long, default_value = DEFAULT_AI_LISTEN)]
+    pub ai_listen: SocketAddr,
+    /// Where the fake Twilio REST API listens for an external target.
+    #[arg(long, default_value = DEFAULT_TWILIO_LISTEN)]
+    pub twilio_listen: SocketAddr,
+    /// Run the in-process reference server without signature validation (to show what certification catches).
+    #[arg(long, hide = true)]
+    pub reference_without_signature_validation: bool,
+    /// Wall-clock limit of one scenario, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub wall_limit: u64,
+}
+
+/// Report files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report (full transcripts) here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the self-contained HTML report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+/// `callsim run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (default: ./scenarios, without the certification pack).
+    pub paths: Vec<PathBuf>,
+    /// Where and how.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Reports.
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    /// Override every scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Only scenarios whose name contains this.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Run one shard: `hash:M/N` or `count:M/N`.
+    #[arg(long)]
+    pub partition: Option<Partition>,
+    /// Run each scenario K times and report a pass rate.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Scenarios run at once (in-process only; default: available cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// `callsim merge-reports`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// JSON reports of the shards.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Outputs.
+    #[command(flatten)]
+    pub out: ReportArgs,
+}
+
+/// Builds the target from the arguments.
+pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
+    if args.target == "in-process" {
+        if args.target_config.is_some() {
+            return Err("--target-config needs --target http://HOST:PORT".into());
+        }
+        return Ok(Target::InProcess {
+            profile: match args.profile {
+                ProfileArg::Legacy => Profile::Legacy,
+                ProfileArg::Fixed => Profile::Fixed,
+            },
+            validate_signatures: !args.reference_without_signature_validation,
+        });
+    }
+    ExternalTarget::new(&args.target, args.target_config.as_deref(), args.ai_listen, args.twilio_listen)
+        .map(|t| Target::External(Box::new(t)))
+        .map_err(|e| e.to_string())
+}
+
+/// What an external server must be configured with, printed before the first call.
+pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
+    vec![
+        format!("driving the external call server at {} (real time)", t.base_url),
+        "configure it with:".into(),
+        format!("  realtime URL      ws://{}/v1/realtime?model=gpt-realtime", t.ai_listen),
+        format!("  Twilio API base   http://{}", t.twilio_listen),
+        format!("  Twilio account    {}", t.twilio_account_sid),
+        format!("  Twilio auth token {}", t.twilio_auth_token),
+        format!("  public URL        {}", t.public_url),
+    ]
+}
+
+/// Runs scenario files with `jobs` at once and `repeat` runs each; results in file order.
+pub fn run_files(
+    files: &[ScenarioFile],
+    opts: &RunOptions,
+    jobs: usize,
+    repeat: u32,
+    progress: &Progress,
+    quiet: bool,
+) -> Vec<ScenarioRun> {
+    let queue = Arc::new(Mutex::new(files.iter().cloned().enumerate().collect::<Vec<_>>()));
+    let results: Arc<Mutex<BTreeMap<usize, ScenarioRun>>> = Arc::default();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let queue = Arc::clone(&queue);
+            let results = Arc::clone(&results);
+            scope.spawn(move || loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                let Some((i, file)) = next else { break };
+                progress.start(&file.name);
+                let mut run = run_file(&file, opts);
+                let mut passed = u32::from(run.report.outcome == Outcome::Passed);
+                for _ in 1..repeat.max(1) {
+                    if run.report.outcome == Outcome::Error {
+                        break;
+                    }
+                    let again = run_file(&file, opts);
+                    passed += u32::from(again.report.outcome == Outcome::Passed);
+                    let runs = run.report.runs + 1;
+                    let worst = run.report.outcome.max(again.report.outcome);
+                    run = again;
+                    run.report.runs = runs;
+                    run.report.outcome = worst;
+                }
+                run.report.passed_runs = passed;
+                for line in scenario_lines(&run, quiet) {
+                    progress.println(&line);
+                }
+                progress.finish_one();
+                results.lock().unwrap_or_else(PoisonError::into_inner).insert(i, run);
+            });
+        }
+    });
+    let map = std::mem::take(&mut *results.lock().unwrap_or_else(PoisonError::into_inner));
+    map.into_values().collect()
+}
+
+/// Writes the requested report files.
+pub fn write_reports(
+    report: &RunReport,
+    runs: &[ScenarioRun],
+    out: &ReportArgs,
+    suite_name: &str,
+) -> Result<(), String> {
+    let write = |path: &Path, text: String| {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    if let Some(path) = &out.json {
+        let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+        write(path, text + "\n")?;
+    }
+    if let Some(path) = &out.junit {
+        let walls: BTreeMap<&str, Duration> =
+            runs.iter().map(|r| (r.report.name.as_str(), r.wall)).collect();
+        write(path, render_junit(report, suite_name, &|n| walls.get(n).copied()))?;
+    }
+    if let Some(path) = &out.html {
+        let mut audio: BTreeMap<(String, String), CallAudio> = BTreeMap::new();
+        for run in runs {
+            for (call, a) in &run.audio {
+                audio.insert((run.report.name.clone(), call.clone()), a.clone());
+            }
+        }
+        write(path, render_html(report, &audio))?;
+    }
+    Ok(())
+}
+
+/// Exit code of a finished run.
+pub fn exit_code(runs: &[ScenarioRun]) -> u8 {
+    if runs.iter().any(|r| r.report.outcome == Outcome::Error) {
+        EXIT_ERROR
+    } else if runs.iter().any(|r| r.report.outcome == Outcome::Failed) {
+        EXIT_FAIL
+    } else {
+        EXIT_PASS
+    }
+}
+
+/// `callsim run`.
+pub fn run(args: RunArgs, quiet: bool) -> u8 {
+    let paths = if args.paths.is_empty() {
+        if !Path::new("scenarios").is_dir() {
+            eprintln!("error: no scenario paths given and no ./scenarios folder here");
+            return EXIT_ERROR;
+        }
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    let target = match target_from(&args.target) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let mut files = match discover(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if let Some(filter) = &args.filter {
+        files.retain(|f| f.name.contains(filter.as_str()));
+    }
+    if let Some(partition) = &args.partition {
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let chosen: Vec<String> = partition.select(&names).into_iter().cloned().collect();
+        files.retain(|f| chosen.contains(&f.name));
+    }
+    if files.is_empty() {
+        eprintln!("error: no scenario files matched");
+        return EXIT_ERROR;
+    }
+    let jobs = match &target {
+        // Fixed listen ports and a shared server: external scenarios run one at a time.
+        Target::External(t) => {
+            if !quiet {
+                for line in external_instructions(t) {
+                    println!("{line}");
+                }
+            }
+            1
+        }
+        Target::InProcess { .. } => args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }),
+    };
+    let opts = RunOptions {
+        target: target.clone(),
+        seed: args.seed,
+        wall_limit: Duration::from_secs(args.target.wall_limit),
+    };
+    let progress = Progress::new(files.len(), quiet);
+    let runs = run_files(&files, &opts, jobs, args.repeat, &progress, quiet);
+    progress.done();
+    let report = RunReport {
+        callsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: target.describe(),
+        scenarios: runs.iter().map(|r| r.report.clone()).collect(),
+    };
+    if let Err(e) = write_reports(&report, &runs, &args.reports, "callsim run") {
+        eprintln!("error: cannot write a report: {e}");
+        return EXIT_ERROR;
+    }
+    let (passed, failed, errors, skipped) = report.counts();
+    let simulated: u64 = runs
+        .iter()
+        .filter_map(|r| r.report.transcript.as_ref().map(|t| t.simulated_ms))
+        .sum();
+    let wall: f64 = runs.iter().map(|r| r.wall.as_secs_f64()).sum();
+    if !quiet {
+        println!(
+            "simulated {} of calls in {wall:.2}s of scenario wall time",
+            crate::scenario::duration::format_duration(Duration::from_millis(simulated))
+        );
+    }
+    if errors > 0 {
+        println!("{errors} scenario(s) could not run (input or harness error)");
+    }
+    println!("{}", summary_line(passed, failed + errors, skipped));
+    exit_code(&runs)
+}
+
+/// `callsim merge-reports`.
+pub fn merge(args: MergeArgs) -> u8 {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        };
+        match serde_json::from_str::<RunReport>(&text) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {}: not a callsim JSON report: {e}", path.display());
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let merged = match RunReport::merge(reports) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if let Err(e) = write_reports(&merged, &[], &args.out, "callsim run") {
+        eprintln!("error: cannot write a report: {e}");
+        return EXIT_ERROR;
+    }
+    let (passed, failed, errors, skipped) = merged.counts();
+    println!("{}", summary_line(passed, failed + errors, skipped));
+    if errors > 0 {
+        EXIT_ERROR
+    } else if failed > 0 {
+        EXIT_FAIL
+    } else {
+        EXIT_PASS
+    }
+}
