@@ -185,12 +185,26 @@ pub struct SessionSummary {
     pub updates: Vec<UpdateSummary>,
     /// Number of responses.
     pub responses: usize,
-    /// Truncates as `audio_end_ms/item_audio_ms` (or the error).
-    pub truncates: Vec<String>,
+    /// `conversation.item.truncate` requests.
+    pub truncates: Vec<TruncateSummary>,
     /// Error codes the mock sent.
     pub errors_sent: Vec<String>,
     /// Audio received, ms.
     pub audio_received_ms: u64,
+}
+
+/// One truncate request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TruncateSummary {
+    /// When.
+    pub at_ms: u64,
+    /// Requested cut point.
+    pub audio_end_ms: u64,
+    /// Length of the item's audio, when the item existed.
+    pub item_audio_ms: Option<u64>,
+    /// The error the mock answered, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One AI response.

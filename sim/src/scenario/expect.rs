@@ -35,7 +35,7 @@ pub enum Op {
     /// One of.
     OneOf(Vec<Value>),
     /// String contains (or list has an element equal to).
-    Contains(String),
+    Contains(Value),
     /// String does not contain.
     NotContains(String),
     /// Equal to a tenant setting (`same_as: tenant.acme.inbound_prompt`).
@@ -176,7 +176,12 @@ pub fn parse_expectation(
                     "one_of" => Op::OneOf(
                         arg.as_array().cloned().ok_or_else(|| "`one_of` needs a list".to_string())?,
                     ),
-                    "contains" => Op::Contains(need_str()?),
+                    "contains" => match arg {
+                        Value::Array(_) | Value::Object(_) | Value::Null => {
+                            return Err("`contains` needs a string or a number".into());
+                        }
+                        other => Op::Contains(other.clone()),
+                    },
                     "not_contains" => Op::NotContains(need_str()?),
                     "same_as" => {
                         let (r, v) = tenant_ref(&need_str()?, tenants)?;
@@ -295,7 +300,7 @@ fn describe(op: &Op) -> String {
         Op::Equals(v) => format!("equals {}", show(v)),
         Op::Not(v) => format!("not {}", show(v)),
         Op::OneOf(vs) => format!("one of {}", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
-        Op::Contains(s) => format!("contains {s:?}"),
+        Op::Contains(s) => format!("contains {}", show(s)),
         Op::NotContains(s) => format!("does not contain {s:?}"),
         Op::SameAs(r, _) => format!("same as {r}"),
         Op::Includes(r, _) => format!("includes {r}"),
@@ -356,11 +361,13 @@ fn check(op: &Op, v: &Value) -> Option<String> {
         }
         Op::Not(e) => values_equal(e, v).then(|| format!("actual: {}", show(v))),
         Op::OneOf(es) => (!es.iter().any(|e| values_equal(e, v))).then(|| format!("actual: {}", show(v))),
-        Op::Contains(needle) => match v {
-            Value::String(text) => (!text.contains(needle.as_str())).then(|| format!("actual: {}", show(v))),
-            Value::Array(items) => (!items.iter().any(|i| i.as_str() == Some(needle)))
+        Op::Contains(needle) => match (v, needle.as_str()) {
+            (Value::String(text), Some(n)) => {
+                (!text.contains(n)).then(|| format!("actual: {}", show(v)))
+            }
+            (Value::Array(items), _) => (!items.iter().any(|i| values_equal(needle, i)))
                 .then(|| format!("actual: {}", show(v))),
-            _ => fail(format!("not a string: {}", show(v))),
+            _ => fail(format!("not a string or a list: {}", show(v))),
         },
         Op::NotContains(needle) => match s {
             Some(text) => text.contains(needle.as_str()).then(|| format!("actual: {}", show(v))),

@@ -9,7 +9,7 @@ use super::plan::{CallDirection, Plan, TenantPlan};
 use crate::realtime::{DEFAULT_INSTRUCTIONS, SessionRecord};
 use crate::report::transcript::{
     AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
-    TenantChangeRecord, TenantState, Transcript, UpdateSummary, WebhookSummary,
+    TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
 };
 use crate::twilio::CallRecord;
 
@@ -240,10 +240,11 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
                 truncates: s
                     .truncates
                     .iter()
-                    .map(|t| match (&t.error, t.item_audio_ms) {
-                        (Some(e), _) => format!("{}ms: error: {e}", t.audio_end_ms),
-                        (None, Some(total)) => format!("{}ms of {total}ms", t.audio_end_ms),
-                        (None, None) => format!("{}ms", t.audio_end_ms),
+                    .map(|t| TruncateSummary {
+                        at_ms: t.at_ms,
+                        audio_end_ms: t.audio_end_ms,
+                        item_audio_ms: t.item_audio_ms,
+                        error: t.error.clone(),
                     })
                     .collect(),
                 errors_sent: s
