@@ -1,3 +1,86 @@
-//! Runs every scenario file under `scenarios/` as its own test.
+//! Runs every scenario file under `scenarios/` as its own test (datatest-stable), against the
+//! bundled reference server in-process on the virtual clock.
+//!
+//! Each scenario must pass under the `fixed` profile, and its transcript must match the
+//! reviewed snapshot in `snapshots/` (accept changes with `cargo insta review`). Each scenario
+//! also runs under `legacy`: it must fail exactly when the file says `fails_under: [legacy]`,
+//! with a failure that names the wrong prompt, and that failing transcript is pinned too, as
+//! `<name>.legacy.snap`.
 
-fn main() {}
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use datatest_stable::Utf8Path;
+use sim::report::Outcome;
+use sim::report::junit::failure_text;
+use sim::scenario::suite::{RunOptions, ScenarioFile, run_file, snapshot_value};
+use sim::scenario::{Profile, Target};
+
+fn options(profile: Profile) -> RunOptions {
+    RunOptions {
+        target: Target::InProcess { profile, validate_signatures: true },
+        seed: None,
+        wall_limit: Duration::from_secs(300),
+    }
+}
+
+fn assert_snapshot(name: &str, input: &Path, value: &serde_json::Value) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(input);
+    settings.bind(|| insta::assert_yaml_snapshot!(name, value));
+}
+
+fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
+    let rel = path.strip_prefix("scenarios").unwrap_or(path);
+    let name = rel.with_extension("").as_str().replace('\\', "/");
+    let file = ScenarioFile { name: name.clone(), path: PathBuf::from(path.as_str()) };
+
+    let fixed = run_file(&file, &options(Profile::Fixed));
+    let report = &fixed.report;
+    if report.outcome != Outcome::Passed {
+        return Err(format!(
+            "`{name}` must pass against the fixed reference server, but {:?}:\n{}",
+            report.outcome,
+            failure_text(report)
+        )
+        .into());
+    }
+    let (Some(plan), Some(transcript)) = (&fixed.plan, &report.transcript) else {
+        return Err("a passed scenario always has a plan and a transcript".into());
+    };
+    assert_snapshot(&name, path.as_std_path(), &snapshot_value(plan, transcript));
+
+    let legacy = run_file(&file, &options(Profile::Legacy));
+    let expect_failure = plan.fails_under.iter().any(|p| p == "legacy");
+    match (expect_failure, legacy.report.outcome) {
+        (false, Outcome::Passed) => {}
+        (true, Outcome::Failed) => {
+            let text = failure_text(&legacy.report);
+            if !text.contains("_prompt") {
+                return Err(format!(
+                    "`{name}` failed under legacy as declared, but no failure names a prompt:\n{text}"
+                )
+                .into());
+            }
+            if let Some(t) = &legacy.report.transcript {
+                assert_snapshot(&format!("{name}.legacy"), path.as_std_path(), &snapshot_value(plan, t));
+            }
+        }
+        (expected, outcome) => {
+            return Err(format!(
+                "`{name}` under legacy: expected {}, got {outcome:?}:\n{}",
+                if expected { "a failure (fails_under: [legacy])" } else { "a pass" },
+                failure_text(&legacy.report)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+datatest_stable::harness! {
+    { test = scenario, root = "scenarios", pattern = r"\.ya?ml$" },
+}
