@@ -1,1 +1,58 @@
-//! Reference call server (skeleton).
+//! Reference voice-AI call server: Twilio Media Streams bridged to the OpenAI Realtime API.
+//!
+//! The crate reproduces the architecture of the production server analysed in the seed root-cause
+//! analysis ("inbound calls receive outbound prompts") so that the `callsim` harness can show the
+//! bug under [`Profile::Legacy`] and its absence under [`Profile::Fixed`].
+//!
+//! # Layout
+//!
+//! Each module names the seed component it reproduces.
+//!
+//! - [`config`] — process settings and the `call-server` command line (the seed's environment settings).
+//! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
+//! - [`fixtures`] — test-only fixture API for tenants and residual state (no seed counterpart).
+//! - [`signature`] — `X-Twilio-Signature` validation (the seed's Twilio request validator decorator).
+//! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
+//! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
+//! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
+//! - [`prompt_builder`] — `build_full_business_prompt` (`server/services/realtime_prompt_builder.py`).
+//! - [`prompt_cache`] — `PromptCache`, keyed by tenant and direction (`server/services/prompt_cache.py`).
+//! - [`prompt_selection`] — the stream-side "HARD LOCK" prompt choice (`server/media_ws_ai.py`).
+//! - [`stream_registry`] — per-call metadata such as `_prebuilt_full_prompt` (`server/stream_state.py`).
+//! - [`twilio_message`] — typed Media Streams messages (the JSON handled in `server/media_ws_ai.py`).
+//! - [`realtime_event`] — typed OpenAI Realtime GA events (the JSON handled in `server/media_ws_ai.py`).
+//! - [`realtime`] — the Realtime WebSocket client and connector (the seed's OpenAI realtime client).
+//! - [`media_bridge`] — assistant audio playback, marks and barge-in truncation (`server/media_ws_ai.py`).
+//! - [`media_session`] — the per-call bridge state machine (`server/media_ws_ai.py`).
+//! - [`media_ws`] — the `/ws/media` upgrade handler (the seed's WebSocket route in `server/media_ws_ai.py`).
+//! - [`app`](mod@app) — `AppState`, the router and `serve` (the seed's application factory).
+//! - [`error`] — `ServerError` and the HTTP error response type.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod fixtures;
+pub mod media_bridge;
+pub mod media_session;
+pub mod media_ws;
+pub mod outbound;
+pub mod prompt_builder;
+pub mod prompt_cache;
+pub mod prompt_selection;
+pub mod realtime;
+pub mod realtime_event;
+pub mod signature;
+pub mod status;
+pub mod stream_registry;
+pub mod tenants;
+pub mod twilio_message;
+pub mod webhooks;
+
+pub use app::{AppState, ResidualState, app, serve, serve_with_state};
+pub use config::{Args, Config, Profile};
+pub use error::{AppError, ServerError};
+pub use media_session::{EndReason, SessionReport, run_session};
+pub use prompt_builder::{BuiltPrompt, Direction, build_full_business_prompt};
+pub use prompt_selection::PromptSource;
+pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};
+pub use tenants::{Tenant, TenantInput, TenantStore};

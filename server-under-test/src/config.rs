@@ -1,0 +1,223 @@
+//! Process settings: the `call-server` command line (`Args`) and the resolved `Config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServerError;
+
+/// Which behaviour of the seed server to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The production behaviour with the seed bug: cross-direction prompt fallback, prebuilt
+    /// prompts used without validation, no cache invalidation on tenant changes.
+    Legacy,
+    /// The fixed behaviour: no cross-direction fallback, prebuilt prompts validated against the
+    /// locked direction and the tenant version, cache invalidated on tenant changes.
+    Fixed,
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Profile::Legacy => "legacy",
+            Profile::Fixed => "fixed",
+        })
+    }
+}
+
+/// Command line of the `call-server` binary.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "call-server",
+    version,
+    about = "Reference voice-AI call server (Twilio Media Streams <-> OpenAI Realtime)."
+)]
+pub struct Args {
+    /// Address to listen on; use port 0 to let the OS pick one (the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL Twilio uses to reach this server (e.g. `https://callsim.test`); base of
+    /// signature validation, of the TwiML stream URL and of the callback URLs.
+    #[arg(long)]
+    pub public_url: String,
+    /// Twilio auth token used to validate X-Twilio-Signature and to call the REST API.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+    /// Twilio account SID used for outbound calls through the REST API.
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Base URL of the Twilio REST API.
+    #[arg(long, default_value = "https://api.twilio.com")]
+    pub twilio_api_base: String,
+    /// WebSocket URL of the OpenAI Realtime API (GA dialect).
+    #[arg(
+        long,
+        default_value = "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+    )]
+    pub realtime_url: String,
+    /// OpenAI API key sent as `Authorization: Bearer` to the Realtime API.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// Bearer token guarding the /fixtures API; the fixture API is disabled (404) when absent.
+    #[arg(long)]
+    pub fixture_token: Option<String>,
+    /// Time to live of prompt cache entries, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub prompt_cache_ttl: u64,
+    /// Behaviour profile: `legacy` reproduces the seed bug, `fixed` applies the fix.
+    #[arg(long, value_enum, default_value_t = Profile::Fixed)]
+    pub profile: Profile,
+    /// SQLite database path for tenants (`:memory:` for a private in-memory database);
+    /// defaults to call-server.sqlite3 in the OS temp dir.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Accept requests without a valid X-Twilio-Signature (only for certification tests that
+    /// need a deliberately insecure server).
+    #[arg(long)]
+    pub insecure_skip_signature_validation: bool,
+    /// Timeout for connecting to the Realtime API, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub ai_connect_timeout: u64,
+}
+
+/// Resolved server settings; every field is public so tests can adjust them.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL without a trailing slash (http or https).
+    pub public_url: String,
+    /// Twilio auth token (signature validation and REST password).
+    pub twilio_auth_token: Option<String>,
+    /// Twilio account SID (REST user).
+    pub twilio_account_sid: Option<String>,
+    /// Base URL of the Twilio REST API without a trailing slash.
+    pub twilio_api_base: String,
+    /// Realtime API WebSocket URL.
+    pub realtime_url: String,
+    /// Realtime API key.
+    pub openai_api_key: Option<String>,
+    /// Fixture API bearer token; `None` disables the fixture API.
+    pub fixture_token: Option<String>,
+    /// Prompt cache time to live.
+    pub prompt_cache_ttl: Duration,
+    /// Behaviour profile.
+    pub profile: Profile,
+    /// SQLite database path (`:memory:` allowed).
+    pub db: PathBuf,
+    /// Skip X-Twilio-Signature validation.
+    pub insecure_skip_signature_validation: bool,
+    /// Realtime connect timeout.
+    pub ai_connect_timeout: Duration,
+}
+
+impl Config {
+    /// A config for in-process tests: in-memory database, fixed profile, no fixture API.
+    pub fn for_tests(public_url: &str, auth_token: &str, realtime_url: &str) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            twilio_auth_token: Some(auth_token.to_owned()),
+            twilio_account_sid: None,
+            twilio_api_base: "https://api.twilio.com".to_owned(),
+            realtime_url: realtime_url.to_owned(),
+            openai_api_key: Some("sk-test".to_owned()),
+            fixture_token: None,
+            prompt_cache_ttl: Duration::from_secs(600),
+            profile: Profile::Fixed,
+            db: PathBuf::from(":memory:"),
+            insecure_skip_signature_validation: false,
+            ai_connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The public URL with its scheme switched to WebSocket (`https` → `wss`, `http` → `ws`).
+    pub fn public_ws_url(&self) -> String {
+        if let Some(rest) = self.public_url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = self.public_url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            self.public_url.clone()
+        }
+    }
+
+    /// Checks the settings that would make the server useless or insecure.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let parsed = url::Url::parse(&self.public_url).map_err(|err| {
+            ServerError::Config(format!("--public-url {:?}: {err}", self.public_url))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ServerError::Config(
+                "--public-url must be an http or https URL".to_owned(),
+            ));
+        }
+        if self.twilio_auth_token.is_none() && !self.insecure_skip_signature_validation {
+            return Err(ServerError::Config(
+                "--twilio-auth-token (or TWILIO_AUTH_TOKEN) is required unless --insecure-skip-signature-validation is set"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl From<Args> for Config {
+    fn from(args: Args) -> Config {
+        Config {
+            listen: args.listen,
+            public_url: args.public_url.trim_end_matches('/').to_owned(),
+            twilio_auth_token: args.twilio_auth_token,
+            twilio_account_sid: args.twilio_account_sid,
+            twilio_api_base: args.twilio_api_base.trim_end_matches('/').to_owned(),
+            realtime_url: args.realtime_url,
+            openai_api_key: args.openai_api_key,
+            fixture_token: args.fixture_token,
+            prompt_cache_ttl: Duration::from_secs(args.prompt_cache_ttl),
+            profile: args.profile,
+            db: args
+                .db
+                .unwrap_or_else(|| std::env::temp_dir().join("call-server.sqlite3")),
+            insecure_skip_signature_validation: args.insecure_skip_signature_validation,
+            ai_connect_timeout: Duration::from_secs(args.ai_connect_timeout),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_defaults_and_ws_url() {
+        let args = Args::try_parse_from([
+            "call-server",
+            "--public-url",
+            "https://callsim.test/",
+            "--twilio-auth-token",
+            "t",
+        ])
+        .unwrap();
+        let config = Config::from(args);
+        assert_eq!(config.public_url, "https://callsim.test");
+        assert_eq!(config.public_ws_url(), "wss://callsim.test");
+        assert_eq!(config.profile, Profile::Fixed);
+        assert_eq!(config.prompt_cache_ttl, Duration::from_secs(600));
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn missing_token_is_rejected_unless_insecure() {
+        let mut config = Config::for_tests("http://x.test", "t", "ws://127.0.0.1:1");
+        config.twilio_auth_token = None;
+        assert!(config.validate().is_err());
+        config.insecure_skip_signature_validation = true;
+        assert!(config.validate().is_ok());
+        assert_eq!(config.public_ws_url(), "ws://x.test");
+    }
+}

@@ -1,0 +1,192 @@
+//! Playback side of the media bridge: forwarding assistant audio to Twilio and barge-in.
+//!
+//! Assistant audio deltas are buffered to at least 20 ms per Twilio `media` message, the rest is
+//! flushed when the item's audio is done and followed by one `mark` per response. For barge-in
+//! the bridge tracks, per assistant item, the bytes received, the Twilio media timestamp of its
+//! first delta and the outstanding marks. When the caller starts speaking while the item may
+//! still be heard (audio still streaming, or marks not yet echoed), the item is truncated at
+//! `min(twilio clock elapsed, audio received)`, which avoids the "audio content is already
+//! shorter than" error, and Twilio's buffer is cleared.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::{Sink, SinkExt};
+
+use crate::realtime::AiConnection;
+use crate::realtime_event::{ClientEvent, ServerEvent};
+use crate::twilio_message::{MarkPayload, OutboundMedia, TwilioOutbound};
+
+/// Minimum µ-law bytes per Twilio media message (20 ms at 8 kHz).
+pub const MIN_MEDIA_BYTES: usize = 160;
+/// µ-law at 8 kHz: bytes per millisecond.
+const BYTES_PER_MS: u64 = 8;
+
+/// Playback tracking of the current assistant item.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemTrack {
+    item_id: String,
+    bytes_received: u64,
+    first_delta_ts: u64,
+    audio_done: bool,
+}
+
+/// Outcome of handling one Realtime event.
+pub(crate) enum AiAction {
+    Continue,
+    Reconnect,
+    TwilioGone,
+}
+
+pub(crate) struct Bridge<TS> {
+    pub(crate) twilio_tx: TS,
+    pub(crate) stream_sid: String,
+    pub(crate) latest_media_ts: u64,
+    pub(crate) out_buf: Vec<u8>,
+    pub(crate) item: Option<ItemTrack>,
+    pub(crate) outstanding_marks: BTreeSet<String>,
+    pub(crate) responses: u64,
+    pub(crate) truncations: u32,
+}
+
+impl<TS> Bridge<TS>
+where
+    TS: Sink<TwilioOutbound> + Unpin,
+    TS::Error: std::fmt::Display,
+{
+    pub(crate) async fn send_twilio(&mut self, message: TwilioOutbound) -> bool {
+        match self.twilio_tx.send(message).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::info!(error = %err, "twilio socket gone");
+                false
+            }
+        }
+    }
+
+    async fn flush_audio(&mut self) -> bool {
+        if self.out_buf.is_empty() {
+            return true;
+        }
+        let payload = STANDARD.encode(std::mem::take(&mut self.out_buf));
+        let media = TwilioOutbound::Media {
+            stream_sid: self.stream_sid.clone(),
+            media: OutboundMedia { payload },
+        };
+        self.send_twilio(media).await
+    }
+
+    /// True while the caller may still be hearing the current assistant item.
+    fn assistant_playing(&self) -> bool {
+        self.item.as_ref().is_some_and(|item| {
+            item.bytes_received > 0 && (!item.audio_done || !self.outstanding_marks.is_empty())
+        })
+    }
+
+    pub(crate) async fn on_ai_event(
+        &mut self,
+        event: ServerEvent,
+        ai: &mut AiConnection,
+        attempts: &mut u32,
+    ) -> AiAction {
+        match event {
+            ServerEvent::SessionCreated => tracing::debug!("realtime session created"),
+            ServerEvent::SessionUpdated => {
+                tracing::debug!("realtime session updated");
+                *attempts = 0;
+            }
+            ServerEvent::OutputAudioDelta { item_id, delta } => {
+                let Ok(bytes) = STANDARD.decode(delta.as_bytes()) else {
+                    tracing::warn!(%item_id, "audio delta is not base64; ignored");
+                    return AiAction::Continue;
+                };
+                if self
+                    .item
+                    .as_ref()
+                    .is_none_or(|item| item.item_id != item_id)
+                {
+                    // A new assistant item: its playback clock starts now.
+                    self.item = Some(ItemTrack {
+                        item_id,
+                        bytes_received: 0,
+                        first_delta_ts: self.latest_media_ts,
+                        audio_done: false,
+                    });
+                }
+                if let Some(item) = self.item.as_mut() {
+                    item.bytes_received += bytes.len() as u64;
+                }
+                self.out_buf.extend_from_slice(&bytes);
+                if self.out_buf.len() >= MIN_MEDIA_BYTES && !self.flush_audio().await {
+                    return AiAction::TwilioGone;
+                }
+            }
+            ServerEvent::OutputAudioDone { .. } => {
+                if !self.flush_audio().await {
+                    return AiAction::TwilioGone;
+                }
+                let had_audio = match self.item.as_mut() {
+                    Some(item) if !item.audio_done && item.bytes_received > 0 => {
+                        item.audio_done = true;
+                        true
+                    }
+                    _ => false,
+                };
+                if had_audio {
+                    self.responses += 1;
+                    let name = format!("resp-{}", self.responses);
+                    self.outstanding_marks.insert(name.clone());
+                    let mark = TwilioOutbound::Mark {
+                        stream_sid: self.stream_sid.clone(),
+                        mark: MarkPayload { name },
+                    };
+                    if !self.send_twilio(mark).await {
+                        return AiAction::TwilioGone;
+                    }
+                }
+            }
+            ServerEvent::SpeechStarted => {
+                if self.assistant_playing()
+                    && let Some(item) = self.item.take()
+                {
+                    let elapsed = self.latest_media_ts.saturating_sub(item.first_delta_ts);
+                    let received_ms = item.bytes_received / BYTES_PER_MS;
+                    let played_ms = elapsed.min(received_ms);
+                    tracing::info!(item_id = %item.item_id, played_ms, "barge-in: truncating assistant audio");
+                    self.truncations += 1;
+                    self.outstanding_marks.clear();
+                    self.out_buf.clear();
+                    let truncate = ClientEvent::ConversationItemTruncate {
+                        item_id: item.item_id,
+                        content_index: 0,
+                        audio_end_ms: played_ms,
+                    };
+                    if let Err(err) = ai.sink.send(truncate).await {
+                        tracing::warn!(error = %err, "sending truncate failed; reconnecting");
+                        return AiAction::Reconnect;
+                    }
+                    if !self
+                        .send_twilio(TwilioOutbound::Clear {
+                            stream_sid: self.stream_sid.clone(),
+                        })
+                        .await
+                    {
+                        return AiAction::TwilioGone;
+                    }
+                }
+            }
+            ServerEvent::Error { error } => {
+                let code = error.code.as_deref().unwrap_or("");
+                if code == "session_expired" {
+                    tracing::warn!(message = ?error.message, "realtime session expired; reconnecting");
+                    return AiAction::Reconnect;
+                }
+                // Errors such as `response_cancel_not_active` are expected races; never fatal.
+                tracing::warn!(code, message = ?error.message, "realtime error (non-fatal)");
+            }
+            ServerEvent::Other => {}
+        }
+        AiAction::Continue
+    }
+}

@@ -1,0 +1,118 @@
+//! `POST /calls/outbound`: place a call through the Twilio REST API (the seed's outbound call
+//! service).
+//!
+//! Twilio later fetches `{public_url}/twiml/outbound/{tenant}` when the callee answers, which
+//! fixes the call's direction to outbound.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// Request body of `POST /calls/outbound`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundCallRequest {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Callee, E.164.
+    pub to: String,
+    /// Caller ID (a Twilio number), E.164.
+    pub from: String,
+}
+
+/// Response body of `POST /calls/outbound`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundCallResponse {
+    /// The new call's SID.
+    pub call_sid: String,
+    /// Twilio's initial status (`queued`).
+    pub status: String,
+}
+
+/// Call progress events subscribed on every outbound call.
+pub const STATUS_CALLBACK_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
+
+/// `POST /calls/outbound`.
+pub async fn place_call(
+    State(state): State<AppState>,
+    Json(request): Json<OutboundCallRequest>,
+) -> Result<Json<OutboundCallResponse>, AppError> {
+    let config = state.config();
+    if state.tenants().get(&request.tenant)?.is_none() {
+        return Err(AppError::NotFound(format!("tenant {:?}", request.tenant)));
+    }
+    let (Some(account_sid), Some(auth_token)) = (
+        config.twilio_account_sid.as_deref(),
+        config.twilio_auth_token.as_deref(),
+    ) else {
+        return Err(AppError::Internal(
+            "Twilio account SID and auth token are required for outbound calls".to_owned(),
+        ));
+    };
+    let endpoint = format!(
+        "{}/2010-04-01/Accounts/{account_sid}/Calls.json",
+        config.twilio_api_base
+    );
+    let mut form: Vec<(&str, String)> = vec![
+        ("To", request.to.clone()),
+        ("From", request.from.clone()),
+        (
+            "Url",
+            format!("{}/twiml/outbound/{}", config.public_url, request.tenant),
+        ),
+        (
+            "StatusCallback",
+            format!("{}/status/call", config.public_url),
+        ),
+    ];
+    form.extend(
+        STATUS_CALLBACK_EVENTS
+            .iter()
+            .map(|event| ("StatusCallbackEvent", (*event).to_owned())),
+    );
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let response = state
+        .http()
+        .post(&endpoint)
+        .basic_auth(account_sid, Some(auth_token))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| {
+            AppError::BadGateway(json!({ "message": format!("Twilio REST request failed: {err}") }))
+        })?;
+    let status = response.status();
+    let text = response.text().await.map_err(|err| {
+        AppError::BadGateway(
+            json!({ "message": format!("Twilio REST response unreadable: {err}") }),
+        )
+    })?;
+    let parsed: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "message": text }));
+    if !status.is_success() {
+        tracing::warn!(%status, body = %parsed, "Twilio refused the outbound call");
+        return Err(AppError::BadGateway(parsed));
+    }
+    let Some(call_sid) = parsed.get("sid").and_then(Value::as_str) else {
+        return Err(AppError::BadGateway(
+            json!({ "message": "Twilio response has no sid", "body": parsed }),
+        ));
+    };
+    let status = parsed
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("queued");
+    tracing::info!(call_sid, tenant = %request.tenant, "outbound call placed");
+    Ok(Json(OutboundCallResponse {
+        call_sid: call_sid.to_owned(),
+        status: status.to_owned(),
+    }))
+}

@@ -1,0 +1,146 @@
+//! Realtime API client: the `AiConnector` abstraction and its tokio-tungstenite implementation.
+//!
+//! The media session only sees a typed sink of [`ClientEvent`]s and a typed stream of
+//! [`ServerEvent`]s, so it can be unit-tested with channels. The stream ends when the socket
+//! closes (including a close frame), which the session treats as "the AI went away".
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt, future};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::realtime_event::{ClientEvent, ServerEvent};
+
+/// Errors of the Realtime connection.
+#[derive(Debug, thiserror::Error)]
+pub enum RealtimeError {
+    /// The configured URL or key cannot form a request.
+    #[error("invalid realtime request: {0}")]
+    Request(String),
+    /// The connection did not complete within the connect timeout.
+    #[error("realtime connect timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// WebSocket failure.
+    #[error("realtime websocket error: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// Serialization of an outgoing event failed.
+    #[error("realtime encode error: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The sink's peer is gone (used by in-memory connectors).
+    #[error("realtime connection closed")]
+    Closed,
+}
+
+/// Typed outgoing half of a Realtime connection.
+pub type AiSink = Pin<Box<dyn Sink<ClientEvent, Error = RealtimeError> + Send>>;
+/// Typed incoming half of a Realtime connection; ends when the socket closes.
+pub type AiStream = Pin<Box<dyn Stream<Item = ServerEvent> + Send>>;
+
+/// One open Realtime connection.
+pub struct AiConnection {
+    /// Events to the model.
+    pub sink: AiSink,
+    /// Events from the model.
+    pub stream: AiStream,
+}
+
+impl std::fmt::Debug for AiConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AiConnection")
+    }
+}
+
+/// Future returned by [`AiConnector::connect`].
+pub type ConnectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AiConnection, RealtimeError>> + Send + 'a>>;
+
+/// Opens Realtime connections (called again on every reconnect).
+pub trait AiConnector: Send + Sync + 'static {
+    /// Opens a new connection.
+    fn connect(&self) -> ConnectFuture<'_>;
+}
+
+/// Connects with tokio-tungstenite to the configured URL (GA dialect: no `OpenAI-Beta` header).
+#[derive(Debug, Clone)]
+pub struct TungsteniteConnector {
+    /// `wss://…/v1/realtime?model=…` (or `ws://` for a local mock).
+    pub url: String,
+    /// Sent as `Authorization: Bearer {key}` when present.
+    pub api_key: Option<String>,
+    /// Limit for TCP + TLS + WebSocket handshake.
+    pub connect_timeout: Duration,
+}
+
+impl TungsteniteConnector {
+    async fn open(&self) -> Result<AiConnection, RealtimeError> {
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|err| RealtimeError::Request(format!("{}: {err}", self.url)))?;
+        if let Some(key) = &self.api_key {
+            let value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                RealtimeError::Request("API key is not a valid header value".to_owned())
+            })?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (socket, _response) = tokio::time::timeout(
+            self.connect_timeout,
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;
+        let (write, read) = socket.split();
+        let sink = write
+            .sink_map_err(RealtimeError::from)
+            .with(|event: ClientEvent| {
+                future::ready(
+                    serde_json::to_string(&event)
+                        .map(|text| Message::Text(text.into()))
+                        .map_err(RealtimeError::from),
+                )
+            });
+        let stream = read
+            .take_while(|message| {
+                future::ready(match message {
+                    Ok(Message::Close(frame)) => {
+                        tracing::info!(?frame, "realtime socket closed by the server");
+                        false
+                    }
+                    Ok(_) => true,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "realtime socket error");
+                        false
+                    }
+                })
+            })
+            .filter_map(|message| {
+                future::ready(match message {
+                    Ok(Message::Text(text)) => {
+                        match serde_json::from_str::<ServerEvent>(text.as_str()) {
+                            Ok(event) => Some(event),
+                            Err(err) => {
+                                tracing::warn!(error = %err, "unparseable realtime event ignored");
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                })
+            });
+        Ok(AiConnection {
+            sink: Box::pin(sink),
+            stream: Box::pin(stream),
+        })
+    }
+}
+
+impl AiConnector for TungsteniteConnector {
+    fn connect(&self) -> ConnectFuture<'_> {
+        Box::pin(self.open())
+    }
+}

@@ -1,0 +1,201 @@
+//! `TenantStore`: the `businesses` table in SQLite (the seed's business settings).
+//!
+//! Queries are short, so the connection sits behind a `std::sync::Mutex` and is called
+//! synchronously. `spawn_blocking` is deliberately avoided: it would break the harness's paused
+//! virtual clock.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServerError;
+
+/// One business (tenant) and its prompts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// URL slug, e.g. `acme`.
+    pub slug: String,
+    /// Display name, e.g. `Acme`.
+    pub business_name: String,
+    /// Prompt for inbound calls (the seed's `ai_prompt`); may be empty or absent.
+    pub inbound_prompt: Option<String>,
+    /// Prompt for outbound calls (the seed's `outbound_ai_prompt`); may be empty or absent.
+    pub outbound_prompt: Option<String>,
+    /// Optional greeting the assistant speaks first.
+    pub greeting: Option<String>,
+    /// Optional Realtime voice.
+    pub voice: Option<String>,
+    /// Incremented on every change; used to detect stale prompts.
+    pub version: i64,
+    /// Wall-clock time of the last change (informational, never compared or snapshotted).
+    pub updated_at: Option<String>,
+}
+
+/// The fixture API's body for creating or replacing a tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantInput {
+    /// Display name.
+    pub business_name: String,
+    /// Prompt for inbound calls.
+    #[serde(default)]
+    pub inbound_prompt: Option<String>,
+    /// Prompt for outbound calls.
+    #[serde(default)]
+    pub outbound_prompt: Option<String>,
+    /// Optional greeting.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Optional voice.
+    #[serde(default)]
+    pub voice: Option<String>,
+}
+
+/// SQLite-backed tenant store.
+#[derive(Debug)]
+pub struct TenantStore {
+    conn: Mutex<Connection>,
+}
+
+impl TenantStore {
+    /// Opens (and creates if needed) the database at `path`; `:memory:` gives a private database.
+    pub fn open(path: &Path) -> Result<TenantStore, ServerError> {
+        let conn = if path.as_os_str() == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            Connection::open(path)?
+        };
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS businesses (
+                slug TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                ai_prompt TEXT,
+                outbound_ai_prompt TEXT,
+                greeting TEXT,
+                voice TEXT,
+                version INTEGER NOT NULL,
+                updated_at TEXT
+            );",
+        )?;
+        Ok(TenantStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite in a torn state, so a poisoned
+        // mutex is still safe to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Looks a tenant up by slug.
+    pub fn get(&self, slug: &str) -> Result<Option<Tenant>, rusqlite::Error> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at
+             FROM businesses WHERE slug = ?1",
+            params![slug],
+            |row| {
+                Ok(Tenant {
+                    slug: row.get(0)?,
+                    business_name: row.get(1)?,
+                    inbound_prompt: row.get(2)?,
+                    outbound_prompt: row.get(3)?,
+                    greeting: row.get(4)?,
+                    voice: row.get(5)?,
+                    version: row.get(6)?,
+                    updated_at: row.get(7)?,
+                })
+            },
+        )
+        .optional()
+    }
+
+    /// Creates or replaces a tenant, bumping its version, and returns the stored row.
+    pub fn upsert(&self, slug: &str, input: &TenantInput) -> Result<Tenant, rusqlite::Error> {
+        {
+            let conn = self.lock();
+            conn.execute(
+                "INSERT INTO businesses (slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
+                 ON CONFLICT(slug) DO UPDATE SET
+                    name = excluded.name,
+                    ai_prompt = excluded.ai_prompt,
+                    outbound_ai_prompt = excluded.outbound_ai_prompt,
+                    greeting = excluded.greeting,
+                    voice = excluded.voice,
+                    version = businesses.version + 1,
+                    updated_at = excluded.updated_at",
+                params![
+                    slug,
+                    input.business_name,
+                    input.inbound_prompt,
+                    input.outbound_prompt,
+                    input.greeting,
+                    input.voice,
+                    wall_clock_stamp(),
+                ],
+            )?;
+        }
+        self.get(slug)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+    }
+}
+
+/// Unix seconds as text, only for the informational `updated_at` column (fixture path only).
+fn wall_clock_stamp() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_bumps_version_and_keeps_empty_prompts() {
+        let store = TenantStore::open(Path::new(":memory:")).unwrap();
+        assert_eq!(store.get("acme").unwrap(), None);
+        let input = TenantInput {
+            business_name: "Acme".into(),
+            inbound_prompt: Some(String::new()),
+            outbound_prompt: Some("Sell.".into()),
+            ..TenantInput::default()
+        };
+        let first = store.upsert("acme", &input).unwrap();
+        assert_eq!(first.version, 1);
+        assert_eq!(first.inbound_prompt.as_deref(), Some(""));
+        let second = store
+            .upsert(
+                "acme",
+                &TenantInput {
+                    voice: Some("marin".into()),
+                    ..input
+                },
+            )
+            .unwrap();
+        assert_eq!(second.version, 2);
+        assert_eq!(second.voice.as_deref(), Some("marin"));
+        assert_eq!(store.get("acme").unwrap(), Some(second));
+    }
+
+    #[test]
+    fn file_database_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let input = TenantInput {
+            business_name: "Acme".into(),
+            ..TenantInput::default()
+        };
+        TenantStore::open(&path)
+            .unwrap()
+            .upsert("acme", &input)
+            .unwrap();
+        let reopened = TenantStore::open(&path).unwrap();
+        assert_eq!(reopened.get("acme").unwrap().map(|t| t.version), Some(1));
+    }
+}

@@ -1,0 +1,259 @@
+//! Voice webhooks `/twiml/incoming/{tenant}` and `/twiml/outbound/{tenant}` (the seed's
+//! `server/routes_twilio.py`).
+//!
+//! The route fixes the call direction. After answering with `<Connect><Stream>` TwiML, the
+//! webhook pre-builds the prompt in a background task and stores it in the stream registry under
+//! `_prebuilt_full_prompt` (the seed's `_prebuild_prompts_async`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::prompt_builder::Direction;
+use crate::signature;
+
+/// Decodes an `application/x-www-form-urlencoded` body into name/value pairs.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The URL Twilio signed for a request to this server: the public URL plus path and query.
+pub fn signed_url(base: &str, uri: &Uri) -> String {
+    let path_and_query = uri
+        .path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str());
+    format!("{base}{path_and_query}")
+}
+
+/// Escapes a value for an XML attribute.
+fn xml_attr(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The `<Connect><Stream>` TwiML for a call.
+pub fn connect_stream_twiml(
+    public_url: &str,
+    public_ws_url: &str,
+    tenant: &str,
+    direction: Direction,
+    call_sid: &str,
+) -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect>"#,
+            r#"<Stream url="{ws}/ws/media" statusCallback="{http}/status/stream">"#,
+            r#"<Parameter name="tenant" value="{tenant}"/>"#,
+            r#"<Parameter name="direction" value="{direction}"/>"#,
+            r#"<Parameter name="call_sid" value="{call_sid}"/>"#,
+            r#"</Stream></Connect><Hangup/></Response>"#
+        ),
+        ws = xml_attr(public_ws_url),
+        http = xml_attr(public_url),
+        tenant = xml_attr(tenant),
+        direction = direction.as_str(),
+        call_sid = xml_attr(call_sid),
+    )
+}
+
+/// `POST /twiml/incoming/{tenant}`: an inbound call.
+pub async fn incoming(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    answer(&state, &tenant, Direction::Inbound, &uri, &headers, &body)
+}
+
+/// `POST /twiml/outbound/{tenant}`: the answered leg of an outbound call.
+pub async fn outbound(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    answer(&state, &tenant, Direction::Outbound, &uri, &headers, &body)
+}
+
+fn answer(
+    state: &AppState,
+    slug: &str,
+    direction: Direction,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
+    let config = state.config();
+    let params = parse_form(body);
+    signature::check_request(
+        config,
+        headers,
+        &signed_url(&config.public_url, uri),
+        &params,
+    )?;
+    let Some(tenant) = state.tenants().get(slug)? else {
+        return Err(AppError::NotFound(format!("tenant {slug:?}")));
+    };
+    let Some(call_sid) = params
+        .iter()
+        .find(|(name, _)| name == "CallSid")
+        .map(|(_, value)| value.clone())
+    else {
+        return Err(AppError::BadRequest("missing CallSid".to_owned()));
+    };
+    tracing::info!(%call_sid, tenant = slug, %direction, "voice webhook");
+    let twiml = connect_stream_twiml(
+        &config.public_url,
+        &config.public_ws_url(),
+        slug,
+        direction,
+        &call_sid,
+    );
+
+    // Pre-build in the background like the seed, so the TwiML answer is not delayed. The media
+    // session waits briefly for this when `start` arrives first.
+    state.registry().mark_prebuild_pending(&call_sid);
+    let task_state = state.clone();
+    tokio::spawn(async move {
+        let built =
+            task_state
+                .prompt_cache()
+                .get_or_build(&tenant, direction, task_state.config().profile);
+        tracing::info!(
+            %call_sid, %direction, used_fallback = built.used_fallback, tenant_version = built.tenant_version,
+            "[PREBUILD] stored _prebuilt_full_prompt"
+        );
+        task_state.registry().store_prebuilt(&call_sid, &built);
+    });
+    Ok(([(header::CONTENT_TYPE, "text/xml")], twiml).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Config, Profile};
+    use crate::tenants::TenantInput;
+
+    const TOKEN: &str = "secret";
+
+    async fn spawn(profile: Profile) -> (AppState, String) {
+        let mut config = Config::for_tests("https://callsim.test", TOKEN, "ws://127.0.0.1:9");
+        config.profile = profile;
+        let state = AppState::new(config).unwrap();
+        let input = TenantInput {
+            business_name: "Acme".into(),
+            inbound_prompt: Some("Answer for Acme.".into()),
+            outbound_prompt: Some("Sell for Acme.".into()),
+            ..TenantInput::default()
+        };
+        state.upsert_tenant("acme", &input).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(crate::app::serve_with_state(
+            listener,
+            state.clone(),
+            std::future::pending(),
+        ));
+        (state, format!("http://{addr}"))
+    }
+
+    async fn post_signed(base: &str, path: &str, call_sid: &str) -> (u16, String) {
+        let params = vec![
+            ("CallSid".to_owned(), call_sid.to_owned()),
+            ("From".to_owned(), "+15550001".to_owned()),
+        ];
+        let sig = signature::compute(TOKEN, &format!("https://callsim.test{path}"), &params);
+        let response = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("X-Twilio-Signature", sig)
+            .form(&params)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn prebuilt_direction(state: &AppState, call_sid: &str) -> Option<Direction> {
+        state
+            .registry()
+            .wait_prebuilt(call_sid, Duration::from_secs(2))
+            .await
+            .and_then(|p| p.direction)
+    }
+
+    /// Seed test E: each webhook route fixes its own direction, in the TwiML and in the pre-build.
+    #[tokio::test]
+    async fn test_e_webhook_routes_fix_the_direction() {
+        for profile in [Profile::Legacy, Profile::Fixed] {
+            let (state, base) = spawn(profile).await;
+            let (status, body) = post_signed(&base, "/twiml/incoming/acme", "CAin").await;
+            assert_eq!(status, 200, "{body}");
+            assert!(
+                body.contains(r#"<Parameter name="direction" value="inbound"/>"#),
+                "{body}"
+            );
+            assert!(body.contains(r#"<Parameter name="call_sid" value="CAin"/>"#));
+            assert!(body.contains(r#"<Stream url="wss://callsim.test/ws/media" statusCallback="https://callsim.test/status/stream">"#));
+            assert_eq!(
+                prebuilt_direction(&state, "CAin").await,
+                Some(Direction::Inbound)
+            );
+            let (status, body) = post_signed(&base, "/twiml/outbound/acme", "CAout").await;
+            assert_eq!(status, 200);
+            assert!(
+                body.contains(r#"<Parameter name="direction" value="outbound"/>"#),
+                "{body}"
+            );
+            assert_eq!(
+                prebuilt_direction(&state, "CAout").await,
+                Some(Direction::Outbound)
+            );
+            let prebuilt = state.registry().prebuilt("CAout").unwrap();
+            assert!(prebuilt.text.contains("Sell for Acme."));
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_tenant_is_404_and_missing_call_sid_is_400() {
+        let (_state, base) = spawn(Profile::Fixed).await;
+        assert_eq!(
+            post_signed(&base, "/twiml/incoming/nobody", "CA1").await.0,
+            404
+        );
+        let sig = signature::compute(TOKEN, "https://callsim.test/twiml/incoming/acme", &[]);
+        let response = reqwest::Client::new()
+            .post(format!("{base}/twiml/incoming/acme"))
+            .header("X-Twilio-Signature", sig)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn twiml_escapes_attribute_values() {
+        let twiml =
+            connect_stream_twiml("https://h", "wss://h", "a\"b", Direction::Inbound, "CA<1>");
+        assert!(twiml.contains(r#"value="a&quot;b""#));
+        assert!(twiml.contains(r#"value="CA&lt;1&gt;""#));
+        assert!(twiml.ends_with("</Stream></Connect><Hangup/></Response>"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Outbound call placement through a wiremock Twilio REST API, then the answered leg's webhook.
+
+mod common;
+
+use common::{TestServer, config, params, put_tenant, sign, spawn};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ACCOUNT: &str = "AC00000000000000000000000000000001";
+
+async fn server_with_twilio(twilio: &MockServer) -> TestServer {
+    server_with_api_base(twilio.uri()).await
+}
+
+async fn server_with_api_base(api_base: String) -> TestServer {
+    let mut config = config("ws://127.0.0.1:9/v1/realtime");
+    config.twilio_account_sid = Some(ACCOUNT.to_owned());
+    config.twilio_api_base = api_base;
+    let server = spawn(config).await;
+    put_tenant(
+        &server,
+        "acme",
+        json!({"business_name": "Acme", "inbound_prompt": "", "outbound_prompt": "Sell."}),
+    )
+    .await;
+    server
+}
+
+fn basic_auth() -> String {
+    use base64::Engine;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{}", common::TOKEN));
+    format!("Basic {encoded}")
+}
+
+#[tokio::test]
+async fn places_the_call_with_basic_auth_and_the_expected_form() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2010-04-01/Accounts/{ACCOUNT}/Calls.json")))
+        .and(header("authorization", basic_auth().as_str()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "sid": "CA11111111111111111111111111111111", "status": "queued", "direction": "outbound-api"
+        })))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let server = server_with_twilio(&twilio).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/calls/outbound"))
+        .json(&json!({"tenant": "acme", "to": "+14155551212", "from": "+15017122661"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"call_sid": "CA11111111111111111111111111111111", "status": "queued"})
+    );
+
+    let requests = twilio.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    let form: Vec<(String, String)> = form_urlencoded::parse(&requests[0].body)
+        .into_owned()
+        .collect();
+    let expected = params(&[
+        ("To", "+14155551212"),
+        ("From", "+15017122661"),
+        ("Url", "https://callsim.test/twiml/outbound/acme"),
+        ("StatusCallback", "https://callsim.test/status/call"),
+        ("StatusCallbackEvent", "initiated"),
+        ("StatusCallbackEvent", "ringing"),
+        ("StatusCallbackEvent", "answered"),
+        ("StatusCallbackEvent", "completed"),
+    ]);
+    assert_eq!(form, expected);
+
+    // When the callee answers, Twilio fetches that Url: the answer locks the outbound direction.
+    let answered = params(&[
+        ("CallSid", "CA11111111111111111111111111111111"),
+        ("Direction", "outbound-api"),
+    ]);
+    let twiml = reqwest::Client::new()
+        .post(server.url("/twiml/outbound/acme"))
+        .header(
+            "X-Twilio-Signature",
+            sign("/twiml/outbound/acme", &answered),
+        )
+        .form(&answered)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        twiml.contains(r#"<Parameter name="direction" value="outbound"/>"#),
+        "{twiml}"
+    );
+}
+
+#[tokio::test]
+async fn twilio_errors_are_passed_through_as_502() {
+    let twilio = MockServer::start().await;
+    let error = json!({"code": 21211, "message": "The 'To' number is not a valid phone number.",
+        "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400});
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(error.clone()))
+        .mount(&twilio)
+        .await;
+    let server = server_with_twilio(&twilio).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/calls/outbound"))
+        .json(&json!({"tenant": "acme", "to": "nope", "from": "+15017122661"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), error);
+}
+
+#[tokio::test]
+async fn unknown_tenant_is_404_without_calling_twilio() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&twilio)
+        .await;
+    let server = server_with_twilio(&twilio).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/calls/outbound"))
+        .json(&json!({"tenant": "nobody", "to": "+14155551212", "from": "+15017122661"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn unreachable_twilio_is_502() {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = server_with_api_base(format!("http://{closed}")).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/calls/outbound"))
+        .json(&json!({"tenant": "acme", "to": "+14155551212", "from": "+15017122661"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Twilio REST request failed"),
+        "{body}"
+    );
+}
