@@ -83,17 +83,17 @@ fn record(
     // A terminal call status is the last word on a call. A call whose media stream never
     // connected (refused upgrade, caller hung up during setup) would otherwise leave its
     // pre-built prompt in the registry forever, since only the stream's end clears it.
+    let terminal = value("CallStatus").is_some_and(|s| {
+        matches!(
+            s.as_str(),
+            "completed" | "busy" | "failed" | "no-answer" | "canceled"
+        )
+    });
     if kind == CallbackKind::Call
-        && value("CallStatus").is_some_and(|s| {
-            matches!(
-                s.as_str(),
-                "completed" | "busy" | "failed" | "no-answer" | "canceled"
-            )
-        })
+        && terminal
+        && let Some(call_sid) = value("CallSid")
     {
-        if let Some(call_sid) = value("CallSid") {
-            state.registry().clear(&call_sid);
-        }
+        state.registry().clear(&call_sid);
     }
     state.status_log().record(StatusCallback {
         kind,
