@@ -58,7 +58,8 @@ table{border-collapse:collapse;margin:4px 0 8px;background:#fff}td,th{border:1px
 .diff del{background:#ffd7d5;color:#82071e}.diff ins{background:#ccffd8;color:#055d20;text-decoration:none}
 .timeline svg{width:100%;height:auto;background:#fff;border:1px solid #dde}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}.legend i{display:inline-block;width:12px;height:10px;margin-right:4px;vertical-align:middle}
-.audio label{display:inline-block;width:150px}
+.audio label{display:inline-block;width:150px}.audio audio{vertical-align:middle;height:36px}
+caption{text-align:left;font-weight:600;padding:2px 0}
 .only-failed{margin:8px 0}
 body:has(#only-failed:checked) .scenario[data-outcome=passed],body:has(#only-failed:checked) .scenario[data-outcome=skipped]{display:none}
 "#;
@@ -558,7 +559,7 @@ fn render_timeline(out: &mut String, t: &Transcript, call: &CallSummary) {
     out.push_str("<div class=\"timeline\">\n<h4>Timeline</h4>\n");
     w!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {SVG_W} {height:.0}\" role=\"img\" aria-label=\"timeline of call {}\">",
+        "<svg viewBox=\"0 0 {SVG_W} {height:.0}\" role=\"img\" aria-label=\"timeline of call {}\">",
         escape(&call.name)
     );
     out.push_str(
@@ -573,10 +574,12 @@ fn render_timeline(out: &mut String, t: &Transcript, call: &CallSummary) {
     let mut tick = 0;
     while tick <= axis.total_ms {
         let x = axis.x(tick);
+        // A label centred on the last tick would be clipped by the right edge.
+        let anchor = if x > PLOT_X1 - 20.0 { "end" } else { "middle" };
         w!(
             out,
             "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{axis_y:.1}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             axis_y + 16.0,
             tick_label(tick, step)
         );
@@ -720,8 +723,12 @@ fn word_diff(expected: &str, delivered: &str) -> String {
         );
     }
     let mut out = String::from(
-        "<p class=\"diff-legend\"><del>only in the expected prompt</del> <ins>only in what the AI got</ins></p><div class=\"diff\">",
+        "<p class=\"diff-legend\"><del>only in the expected prompt</del> <ins>only in what the AI got</ins></p>",
     );
+    if expected.trim().is_empty() {
+        out.push_str("<p class=\"empty-expected\">The expected prompt is empty.</p>");
+    }
+    out.push_str("<div class=\"diff\">");
     let diff = similar::TextDiff::from_words(expected, delivered);
     for change in diff.iter_all_changes() {
         let text = escape(change.value());
@@ -963,10 +970,24 @@ fn render_message_log(out: &mut String, t: &Transcript, call: &CallSummary) {
         if !s.truncates.is_empty() {
             w!(
                 out,
-                "<p>AI session #{} truncates: {}</p>\n",
-                s.index,
-                escape(&s.truncates.join(", "))
+                "<table class=\"truncates\"><caption>AI session #{} truncates</caption>\
+                 <tr><th>at</th><th>cut at</th><th>item audio</th><th>result</th></tr>\n",
+                s.index
             );
+            for tr in &s.truncates {
+                let result = match &tr.error {
+                    Some(e) => format!("<span class=\"flag\">{}</span>", escape(e)),
+                    None => "ok".to_owned(),
+                };
+                w!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>\n",
+                    fmt_ms(tr.at_ms),
+                    fmt_ms(tr.audio_end_ms),
+                    tr.item_audio_ms.map_or("–".to_owned(), fmt_ms)
+                );
+            }
+            out.push_str("</table>\n");
         }
         if !s.errors_sent.is_empty() {
             w!(
@@ -1004,4 +1025,379 @@ fn render_audio(out: &mut String, audio: &CallAudio) {
         );
     }
     out.push_str("</div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::run_report::ScenarioReport;
+    use crate::report::transcript::{
+        AiSummary, ServerSummary, StreamSummary, TenantState, TruncateSummary, UpdateSummary,
+        WebhookSummary,
+    };
+    use crate::scenario::expect::AssertionResult;
+
+    const OUTBOUND: &str = "You are calling the customer for a <sales> pitch & \"be persuasive\".";
+
+    fn session(index: usize, call: &str, instructions: &str, source: &str) -> SessionSummary {
+        SessionSummary {
+            index,
+            call: Some(call.to_owned()),
+            opened_at_ms: 1_200,
+            closed_at_ms: Some(61_000),
+            closed_by: Some("server".into()),
+            close_code: Some(1000),
+            instructions: instructions.to_owned(),
+            prompt_source: source.to_owned(),
+            updates: vec![UpdateSummary {
+                at_ms: 1_250,
+                accepted: true,
+                error: None,
+                prompt_source: source.to_owned(),
+                input_format: "audio/pcmu".into(),
+                output_format: "audio/pcmu".into(),
+            }],
+            responses: 1,
+            truncates: vec![TruncateSummary {
+                at_ms: 20_000,
+                audio_end_ms: 640,
+                item_audio_ms: Some(2_000),
+                error: None,
+            }],
+            errors_sent: vec![],
+            audio_received_ms: 58_000,
+        }
+    }
+
+    fn call(name: &str, source: &str, mixup: bool, instructions: &str) -> CallSummary {
+        CallSummary {
+            name: name.to_owned(),
+            tenant: "acme".into(),
+            direction: "inbound".into(),
+            call_sid: "CA0123456789abcdef0123456789abcdef".into(),
+            status: "completed".into(),
+            duration_secs: Some(60),
+            started_at_ms: 0,
+            ended_at_ms: Some(61_000),
+            webhooks: vec![WebhookSummary {
+                at_ms: 5,
+                url: "https://server.test/twiml/incoming/acme?x=1&y=2".into(),
+                fallback: false,
+                signed: true,
+                http_status: Some(200),
+                error_code: None,
+            }],
+            stream: Some(StreamSummary {
+                stream_sid: "MZ01".into(),
+                url: "wss://server.test/media".into(),
+                custom_parameters: BTreeMap::from([("tenant".to_owned(), "acme".to_owned())]),
+                handshake_status: Some(101),
+                connected_at_ms: Some(900),
+                ended_at_ms: Some(61_000),
+                ended_by: Some("twilio".into()),
+                marks_sent: 3,
+                marks_echoed: 3,
+                clears_at_ms: vec![30_000],
+                audio_heard_ms: 4_000,
+                warnings: vec![],
+            }),
+            status_callbacks: vec![
+                "initiated@0".into(),
+                "ringing@2".into(),
+                "completed@61000".into(),
+            ],
+            errors: vec![],
+            ai_sessions: vec![0],
+            instructions: Some(instructions.to_owned()),
+            prompt_source: source.to_owned(),
+            direction_mixup: mixup,
+        }
+    }
+
+    fn transcript(calls: Vec<CallSummary>, sessions: Vec<SessionSummary>) -> Transcript {
+        let responses = sessions
+            .iter()
+            .map(|s| ResponseSummary {
+                session: s.index,
+                call: s.call.clone(),
+                at_ms: 3_000,
+                trigger: "vad".into(),
+                instructions: s.instructions.clone(),
+                prompt_source: s.prompt_source.clone(),
+                status: "completed".into(),
+            })
+            .collect();
+        Transcript {
+            scenario: "seed/inbound-empty-ai-prompt".into(),
+            seed: 7,
+            target: "legacy".into(),
+            tenants: BTreeMap::from([(
+                "acme".to_owned(),
+                TenantState {
+                    business_name: "Acme".into(),
+                    inbound_prompt: String::new(),
+                    outbound_prompt: OUTBOUND.into(),
+                    greeting: None,
+                },
+            )]),
+            tenant_changes: vec![],
+            calls,
+            ai: AiSummary {
+                sessions,
+                responses,
+                open_sessions: 0,
+            },
+            server: ServerSummary {
+                residual_state: serde_json::json!("none"),
+            },
+            simulated_ms: 61_000,
+        }
+    }
+
+    fn legacy_report() -> RunReport {
+        let t = transcript(
+            vec![call("caller", "acme.outbound_prompt", true, OUTBOUND)],
+            vec![session(0, "caller", OUTBOUND, "acme.outbound_prompt")],
+        );
+        RunReport {
+            callsim_version: "0.1.0".into(),
+            target: "legacy <server>".into(),
+            scenarios: vec![
+                ScenarioReport {
+                    name: "seed/inbound-empty-ai-prompt".into(),
+                    file: "scenarios/seed/inbound-empty-ai-prompt.yaml".into(),
+                    title: "Inbound call, empty inbound prompt".into(),
+                    tags: vec!["seed".into()],
+                    outcome: Outcome::Failed,
+                    assertions: vec![AssertionResult {
+                        path: "calls.caller.prompt_source".into(),
+                        passed: false,
+                        expected: "equals acme.inbound_prompt".into(),
+                        message: "got `acme.outbound_prompt`".into(),
+                    }],
+                    error: None,
+                    runs: 1,
+                    passed_runs: 0,
+                    transcript: Some(t),
+                },
+                ScenarioReport {
+                    name: "seed/broken".into(),
+                    file: "scenarios/seed/broken.yaml".into(),
+                    title: "Broken".into(),
+                    tags: vec![],
+                    outcome: Outcome::Error,
+                    assertions: vec![],
+                    error: Some("server did not start: <timeout>".into()),
+                    runs: 1,
+                    passed_runs: 0,
+                    transcript: None,
+                },
+            ],
+        }
+    }
+
+    /// Every `src="…"` and `href="…"` attribute value in the page.
+    fn url_attributes(html: &str) -> Vec<&str> {
+        let mut found = Vec::new();
+        for attr in ["src=\"", "href=\""] {
+            for (i, _) in html.match_indices(attr) {
+                let rest = &html[i + attr.len()..];
+                found.push(&rest[..rest.find('"').unwrap()]);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">Tom & 'Jerry'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("plain ünïcode"), "plain ünïcode");
+    }
+
+    #[test]
+    fn slugs_and_times_are_readable() {
+        assert_eq!(
+            slug("seed/inbound-empty-ai-prompt"),
+            "seed-inbound-empty-ai-prompt"
+        );
+        assert_eq!(slug("A b//c"), "a-b-c");
+        assert_eq!(slug("///"), "x");
+        assert_eq!(fmt_ms(850), "850 ms");
+        assert_eq!(fmt_ms(12_300), "12.300 s");
+        assert_eq!(fmt_ms(7_203_000), "2:00:03.000");
+        assert_eq!(
+            parse_callback("completed@61000"),
+            Some(("completed", 61_000))
+        );
+        assert_eq!(parse_callback("garbage"), None);
+    }
+
+    #[test]
+    fn legacy_mixup_shows_wrong_prompt_banner_and_failed_assertion() {
+        let html = render_html(&legacy_report(), &BTreeMap::new());
+        assert!(html.contains("class=\"wrong-prompt\""));
+        assert!(
+            html.contains(
+                "Inbound call <code>caller</code> received tenant acme's OUTBOUND prompt"
+            )
+        );
+        assert!(html.contains("the tenant's inbound prompt is empty"));
+        assert!(html.contains("class=\"failed-assertions\""));
+        assert!(html.contains("calls.caller.prompt_source"));
+        assert!(html.contains("got `acme.outbound_prompt`"));
+        // Failed assertions precede the call details.
+        let failed_at = html.find("class=\"failed-assertions\"").unwrap();
+        assert!(failed_at < html.find("class=\"timeline\"").unwrap());
+        assert!(html.contains("id=\"summary\""));
+        assert!(html.contains("href=\"#scenario-seed-inbound-empty-ai-prompt\""));
+        assert!(html.contains(
+            "<section class=\"scenario\" id=\"scenario-seed-inbound-empty-ai-prompt\" data-outcome=\"failed\">"
+        ));
+        assert!(html.contains("<span class=\"flag\">wrong prompt: caller</span>"));
+        for class in ["prompt-ledger", "message-log", "timeline"] {
+            assert!(html.contains(&format!("class=\"{class}\"")), "{class}");
+        }
+        // The delivered prompt is escaped, and shows up as inserted against an empty expectation.
+        assert!(html.contains("<ins>&lt;sales&gt;</ins>"));
+        assert!(!html.contains("<sales>"));
+        // The errored scenario renders its error only.
+        assert!(html.contains("data-outcome=\"error\""));
+        assert!(html.contains("server did not start: &lt;timeout&gt;"));
+        assert!(html.contains("1 failed") && html.contains("1 errors"));
+        // No audio was given, so no players.
+        assert!(!html.contains("<audio"));
+    }
+
+    #[test]
+    fn correct_prompt_has_no_banner_and_diff_matches() {
+        let good = "Answer the inbound caller.";
+        let mut t = transcript(
+            vec![call("caller", "acme.inbound_prompt", false, good)],
+            vec![session(0, "caller", good, "acme.inbound_prompt")],
+        );
+        if let Some(tenant) = t.tenants.get_mut("acme") {
+            tenant.inbound_prompt = good.into();
+        }
+        let mut report = legacy_report();
+        report.scenarios[0].outcome = Outcome::Passed;
+        report.scenarios[0].assertions[0].passed = true;
+        report.scenarios[0].transcript = Some(t);
+        let html = render_html(&report, &BTreeMap::new());
+        assert!(!html.contains("class=\"wrong-prompt\""));
+        assert!(!html.contains("class=\"failed-assertions\""));
+        assert!(!html.contains("class=\"prompt-mismatch\""));
+        assert!(html.contains("matches the expected prompt"));
+    }
+
+    #[test]
+    fn prompt_source_alone_flags_the_other_direction() {
+        // Even when the transcript builder did not set `direction_mixup`, a source naming the
+        // other direction's prompt is the seed bug.
+        let c = call("caller", "acme.outbound_prompt", false, OUTBOUND);
+        assert!(is_wrong_prompt(&c));
+        let c = call("caller", "openai-default", false, "default");
+        assert!(!is_wrong_prompt(&c));
+        let mut report = legacy_report();
+        report.scenarios[0].transcript = Some(transcript(vec![c], vec![]));
+        let html = render_html(&report, &BTreeMap::new());
+        assert!(html.contains("class=\"prompt-mismatch\""));
+        assert!(html.contains("No AI session served this call."));
+    }
+
+    #[test]
+    fn audio_players_embed_wav_data_urls_only() {
+        let audio = BTreeMap::from([(
+            (
+                "seed/inbound-empty-ai-prompt".to_owned(),
+                "caller".to_owned(),
+            ),
+            CallAudio {
+                heard_by_caller: vec![0xFF; 1_600],
+                received_by_ai: vec![0x7F; 800],
+            },
+        )]);
+        let html = render_html(&legacy_report(), &audio);
+        assert!(html.contains("class=\"audio-heard\" src=\"data:audio/wav;base64,UklGR"));
+        assert!(html.contains("class=\"audio-ai\" src=\"data:audio/wav;base64,UklGR"));
+        assert!(html.contains("200 ms"));
+    }
+
+    #[test]
+    fn no_external_urls() {
+        let audio = BTreeMap::from([(
+            (
+                "seed/inbound-empty-ai-prompt".to_owned(),
+                "caller".to_owned(),
+            ),
+            CallAudio {
+                heard_by_caller: vec![0xFF; 160],
+                received_by_ai: vec![],
+            },
+        )]);
+        let html = render_html(&legacy_report(), &audio);
+        let urls = url_attributes(&html);
+        assert!(urls.len() >= 3, "{urls:?}");
+        for url in urls {
+            assert!(
+                url.starts_with('#') || url.starts_with("data:"),
+                "external URL {url}"
+            );
+        }
+        // Webhook URLs appear as text, never as links.
+        assert!(html.contains("https://server.test/twiml/incoming/acme?x=1&amp;y=2"));
+        assert!(html.contains("content=\"default-src 'none';"));
+        assert!(!html.contains("http://") && !html.contains("<script"));
+    }
+
+    #[test]
+    fn two_hour_call_timeline_stays_small() {
+        let mut c = call("caller", "acme.inbound_prompt", false, "x");
+        c.ended_at_ms = Some(7_200_000);
+        let mut t = transcript(
+            vec![c],
+            vec![session(0, "caller", "x", "acme.inbound_prompt")],
+        );
+        t.simulated_ms = 7_200_000;
+        t.ai.responses = (0..7_200)
+            .map(|i| ResponseSummary {
+                session: 0,
+                call: Some("caller".into()),
+                at_ms: i * 1_000,
+                trigger: "vad".into(),
+                instructions: "x".into(),
+                prompt_source: "acme.inbound_prompt".into(),
+                status: "completed".into(),
+            })
+            .collect();
+        let mut out = String::new();
+        render_timeline(&mut out, &t, &t.calls[0]);
+        // One path for all 7200 responses, at most ten grid lines, hour-scale labels.
+        assert_eq!(out.matches("class=\"resp\"").count(), 1);
+        assert!(out.matches("<line class=\"grid\"").count() <= 11);
+        assert!(
+            out.contains(">30 min<") && out.contains(">120 min<"),
+            "{out}"
+        );
+        let path_start = out.find("class=\"resp\" d=\"").unwrap();
+        let moves = out[path_start..]
+            .split('"')
+            .nth(3)
+            .unwrap()
+            .matches('M')
+            .count();
+        assert!(moves <= 2 * 860, "{moves} ticks");
+        assert!(out.len() < 60_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn render_is_deterministic() {
+        let r = legacy_report();
+        assert_eq!(
+            render_html(&r, &BTreeMap::new()),
+            render_html(&r, &BTreeMap::new())
+        );
+    }
 }
