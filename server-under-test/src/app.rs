@@ -1,5 +1,6 @@
 //! `AppState`, the router and `serve` (the seed's application factory).
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -247,8 +248,15 @@ pub async fn serve_with_state(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Small WebSocket frames must leave at once: Nagle's algorithm would hold them for an ACK,
+    // and a harness running this server on a paused clock would see time jump meanwhile.
+    axum::serve(
+        listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        app(state),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }

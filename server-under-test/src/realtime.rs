@@ -90,7 +90,7 @@ impl TungsteniteConnector {
         }
         let (socket, _response) = tokio::time::timeout(
             self.connect_timeout,
-            tokio_tungstenite::connect_async(request),
+            tokio_tungstenite::connect_async_with_config(request, None, true),
         )
         .await
         .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;

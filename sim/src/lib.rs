@@ -14,7 +14,6 @@
 //! - [`cli`]: the `callsim` command line.
 
 pub mod audio;
-#[cfg(any())]
 pub mod cli;
 pub mod clock;
 pub mod ids;

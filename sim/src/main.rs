@@ -1,3 +1,5 @@
-//! `callsim`: see `sim::cli`.
+//! `callsim`: see [`sim::cli`].
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    sim::cli::main()
+}

@@ -1,1 +1,38 @@
-//! The mock OpenAI Realtime endpoint.
+//! The mock OpenAI Realtime endpoint and its prompt ledger.
+//!
+//! - `server`: the axum WebSocket endpoint `GET /v1/realtime`, auth and dialect selection.
+//! - `session`: the per-connection state machine, generic over `Sink`/`Stream`.
+//! - `session_config`: the effective session and `session.update` validation.
+//! - `schema`: the GA schema and field validators shared by updates and responses.
+//! - `vad`: server VAD in audio time over pcm16, µ-law and A-law.
+//! - `script`: what the model says, and injected faults.
+//! - `ledger`: the record of prompts, updates and responses that scenarios snapshot.
+
+mod api_error;
+mod codec;
+mod config;
+mod conversation;
+mod dialect;
+mod ledger;
+mod responding;
+mod response;
+mod schema;
+mod script;
+mod server;
+mod session;
+mod session_config;
+mod turns;
+mod vad;
+
+pub use config::{BetaMode, Dialect, MockConfig};
+pub use ledger::{
+    ErrorRecord, Ledger, ResponseRecord, SessionRecord, TruncateRecord, UpdateRecord, VadTurn,
+};
+pub use script::{
+    AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
+};
+pub use server::{router, run};
+pub use session::{SessionContext, SessionInput, SessionOutput, run_session};
+pub use session_config::{AudioFormat, DEFAULT_INSTRUCTIONS, SessionConfig, TurnDetection};
+#[cfg(test)]
+mod session_tests;

@@ -7,15 +7,13 @@ pub mod expect;
 pub mod load;
 pub mod model;
 pub mod plan;
-#[cfg(any())]
 pub mod runner;
-#[cfg(any())]
 pub mod suite;
 pub mod target;
-#[cfg(any())]
 pub mod transcript_builder;
 
 pub use error::{Location, ScenarioError};
 pub use load::{LoadedScenario, load_file};
 pub use plan::{Plan, build_plan};
+pub use runner::{HarnessError, run_plan};
 pub use target::{ExternalTarget, Profile, Target};

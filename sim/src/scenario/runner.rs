@@ -5,6 +5,7 @@
 //! timers of the reference server, the mock AI and the fake Twilio advance together and a
 //! two-hour call takes seconds of wall time. External targets run in real time.
 
+use axum::serve::ListenerExt;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -97,7 +98,6 @@ struct Endpoints {
     /// Public URL the server signs against.
     public_url: String,
     incoming_path: String,
-    outbound_path: String,
     place_call_path: String,
     status_callback_path: String,
     fixture_url: Option<String>,
@@ -125,7 +125,10 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         Target::External(t) => (t.ai_listen, t.twilio_listen),
     };
     let ai_listener = bind("the mock AI", ai_addr).await?;
-    let ai_port = ai_listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let ai_port = ai_listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default();
     let ledger = Ledger::default();
     let mut mock = MockConfig::new(clock, ids.fork("ai"));
     mock.ledger = ledger.clone();
@@ -142,23 +145,37 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
 
     // The fake Twilio REST API.
     let rest_listener = bind("the fake Twilio REST API", twilio_addr).await?;
-    let rest_port = rest_listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let rest_port = rest_listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default();
 
     // callsim's fault endpoint for webhook faults.
     let fault_listener = bind("the fault endpoint", loopback()).await?;
-    let fault_port = fault_listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let fault_port = fault_listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_default();
     {
         let sd = shutdown.clone();
         servers.push(tokio::spawn(async move {
-            let _ = axum::serve(fault_listener, fault_router())
-                .with_graceful_shutdown(sd.wait())
-                .await;
+            let _ = axum::serve(
+                fault_listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }),
+                fault_router(),
+            )
+            .with_graceful_shutdown(sd.wait())
+            .await;
         }));
     }
 
     // The target.
     let endpoints = match target {
-        Target::InProcess { profile, validate_signatures } => {
+        Target::InProcess {
+            profile,
+            validate_signatures,
+        } => {
             let listener = bind("the reference server", loopback()).await?;
             let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
             let mut config = server_under_test::Config::for_tests(
@@ -176,7 +193,9 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
                 .map_err(|e| HarnessError::Server(e.to_string()))?;
             let sd = shutdown.clone();
             servers.push(tokio::spawn(async move {
-                if let Err(err) = server_under_test::serve_with_state(listener, state, sd.wait()).await {
+                if let Err(err) =
+                    server_under_test::serve_with_state(listener, state, sd.wait()).await
+                {
                     tracing::error!("reference server stopped: {err}");
                 }
             }));
@@ -185,7 +204,6 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
                 base_url: base.clone(),
                 public_url: IN_PROCESS_PUBLIC_URL.to_string(),
                 incoming_path: "/twiml/incoming/{tenant}".into(),
-                outbound_path: "/twiml/outbound/{tenant}".into(),
                 place_call_path: "/calls/outbound".into(),
                 status_callback_path: "/status/call".into(),
                 fixture_url: Some(base.clone()),
@@ -194,7 +212,10 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
                 auth_token: DEFAULT_AUTH_TOKEN.into(),
                 rewrites: vec![
                     (IN_PROCESS_PUBLIC_URL.into(), base.clone()),
-                    ("wss://callsim.test".into(), format!("ws://127.0.0.1:{port}")),
+                    (
+                        "wss://callsim.test".into(),
+                        format!("ws://127.0.0.1:{port}"),
+                    ),
                 ],
             }
         }
@@ -202,7 +223,6 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
             base_url: t.base_url.clone(),
             public_url: t.public_url.clone(),
             incoming_path: t.incoming_path.clone(),
-            outbound_path: t.outbound_path.clone(),
             place_call_path: t.place_call_path.clone(),
             status_callback_path: t.status_callback_path.clone(),
             fixture_url: t.fixture_url.clone(),
@@ -213,16 +233,26 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         },
     };
 
-    let mut url_map = UrlMap::new().with(FAULTS_PUBLIC_URL, &format!("http://127.0.0.1:{fault_port}"));
+    let mut url_map =
+        UrlMap::new().with(FAULTS_PUBLIC_URL, &format!("http://127.0.0.1:{fault_port}"));
     for (from, to) in &endpoints.rewrites {
         url_map = url_map.with(from, to);
     }
-    let env = TwilioEnv::new(&endpoints.account_sid, &endpoints.auth_token, clock, ids.fork("twilio"))
-        .with_url_map(url_map);
+    let env = TwilioEnv::new(
+        &endpoints.account_sid,
+        &endpoints.auth_token,
+        clock,
+        ids.fork("twilio"),
+    )
+    .with_url_map(url_map);
 
     // The REST fake plays outbound calls with the callee each scenario call describes.
     let mut callees = BTreeMap::new();
-    for call in plan.calls.iter().filter(|c| c.direction == CallDirection::Outbound) {
+    for call in plan
+        .calls
+        .iter()
+        .filter(|c| c.direction == CallDirection::Outbound)
+    {
         callees.insert(call.to.clone(), callee_for(call));
     }
     let rest_state = twilio::RestState {
@@ -258,11 +288,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         Target::External(t) => t.scenario_timeout.unwrap_or(plan.timeout),
         Target::InProcess { .. } => plan.timeout,
     };
-    let played = tokio::time::timeout(
-        budget,
-        play(plan, &endpoints, &env, &http, &ledger),
-    )
-    .await;
+    let played = tokio::time::timeout(budget, play(plan, &endpoints, &env, &http, &ledger)).await;
 
     let outcome = match played {
         Ok(result) => result,
@@ -311,7 +337,11 @@ async fn play(
     let mut revisions: Vec<TenantRevision> = plan
         .tenants
         .iter()
-        .map(|(slug, t)| TenantRevision { tenant: slug.clone(), revision: 1, settings: t.clone() })
+        .map(|(slug, t)| TenantRevision {
+            tenant: slug.clone(),
+            revision: 1,
+            settings: t.clone(),
+        })
         .collect();
 
     let start = tokio::time::Instant::now();
@@ -347,7 +377,9 @@ async fn play(
     let mut next_revision: BTreeMap<String, u32> = BTreeMap::new();
     for change in &plan.tenant_changes {
         tokio::time::sleep_until(start + change.at).await;
-        let status = provision(endpoints, http, &change.tenant, &change.after).await.err();
+        let status = provision(endpoints, http, &change.tenant, &change.after)
+            .await
+            .err();
         let rev = next_revision.entry(change.tenant.clone()).or_insert(1);
         *rev += 1;
         revisions.push(TenantRevision {
@@ -368,15 +400,23 @@ async fn play(
     }
     // Outbound calls are played by the REST fake in tasks of its own: wait until each one has
     // been created and every call has ended.
-    let outbound: Vec<&CallPlan> =
-        plan.calls.iter().filter(|c| c.direction == CallDirection::Outbound).collect();
+    let outbound: Vec<&CallPlan> = plan
+        .calls
+        .iter()
+        .filter(|c| c.direction == CallDirection::Outbound)
+        .collect();
     loop {
         let records = env.recorder.records();
-        let created = outbound.iter().all(|c| records.iter().any(|r| r.label == c.name));
+        let created = outbound
+            .iter()
+            .all(|c| records.iter().any(|r| r.label == c.name));
         if created && env.recorder.in_flight() == 0 {
             break;
         }
-        if !created && outbound.iter().all(|c| c.answer != Answer::Answer) && env.recorder.in_flight() == 0 {
+        if !created
+            && outbound.iter().all(|c| c.answer != Answer::Answer)
+            && env.recorder.in_flight() == 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -453,7 +493,11 @@ async fn residual_state(endpoints: &Endpoints, http: &reqwest::Client, ledger: &
     if open > 0 {
         leftovers.insert("ai_sockets_open".into(), json!(open));
     }
-    if leftovers.is_empty() { json!("none") } else { Value::Object(leftovers) }
+    if leftovers.is_empty() {
+        json!("none")
+    } else {
+        Value::Object(leftovers)
+    }
 }
 
 fn fault_router() -> axum::Router {
@@ -510,7 +554,11 @@ fn call_faults(call: &CallPlan) -> twilio::CallFaults {
 }
 
 fn inbound_spec(call: &CallPlan, endpoints: &Endpoints) -> twilio::CallSpec {
-    let real = format!("{}{}", endpoints.public_url, path_for(&endpoints.incoming_path, &call.tenant));
+    let real = format!(
+        "{}{}",
+        endpoints.public_url,
+        path_for(&endpoints.incoming_path, &call.tenant)
+    );
     let (voice_url, fallback_url) = match call.faults.webhook {
         None => (real, None),
         Some((fault, fallback)) => {
@@ -575,10 +623,13 @@ fn reply_for(r: &ReplyPlan) -> realtime::Reply {
             },
             ReplyAudioPlan::Pcm8k(samples) => realtime::ReplyAudio::Pcm8k(samples.clone()),
         },
-        tool_call: r.tool_call.as_ref().map(|(name, arguments)| realtime::ToolCall {
-            name: name.clone(),
-            arguments: arguments.clone(),
-        }),
+        tool_call: r
+            .tool_call
+            .as_ref()
+            .map(|(name, arguments)| realtime::ToolCall {
+                name: name.clone(),
+                arguments: arguments.clone(),
+            }),
         fail: r.fail.as_ref().map(|e| realtime::ResponseFailure {
             code: e.code.clone(),
             message: e.message.clone(),
@@ -622,7 +673,14 @@ fn script_for(plan: &Plan) -> Script {
 /// Records in scenario order (calls the scenario never saw, e.g. unexpected outbound calls,
 /// come last in label order).
 fn order_records(plan: &Plan, mut records: Vec<CallRecord>) -> Vec<CallRecord> {
-    let pos = |label: &str| plan.calls.iter().position(|c| c.name == label).unwrap_or(usize::MAX);
-    records.sort_by(|a, b| (pos(&a.label), &a.label, a.started_at_ms).cmp(&(pos(&b.label), &b.label, b.started_at_ms)));
+    let pos = |label: &str| {
+        plan.calls
+            .iter()
+            .position(|c| c.name == label)
+            .unwrap_or(usize::MAX)
+    };
+    records.sort_by(|a, b| {
+        (pos(&a.label), &a.label, a.started_at_ms).cmp(&(pos(&b.label), &b.label, b.started_at_ms))
+    });
     records
 }

@@ -145,6 +145,11 @@ fn runtime_for(plan: &Plan, target: &Target) -> std::io::Result<tokio::runtime::
         // One paused clock for the server, the mock AI and the fake Twilio: they all run on this
         // runtime, so virtual time is consistent and advances only when every task is idle.
         builder.start_paused(true);
+        // Just before the runtime parks (and a paused clock jumps to the next timer), give the
+        // kernel a moment to deliver loopback data still in flight: under CPU contention Linux
+        // defers TCP delivery to ksoftirqd, and data that lands after the jump would be seen
+        // at a later virtual time, making transcripts differ from run to run.
+        builder.on_thread_park(std::thread::yield_now);
     }
     builder.build()
 }

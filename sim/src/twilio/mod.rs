@@ -1,1 +1,38 @@
-//! The fake Twilio.
+//! The fake Twilio: signatures, webhooks, TwiML, the Media Streams client, status callbacks,
+//! the REST Calls API, and the call engine that plays one call end to end.
+
+pub mod call;
+pub mod caller;
+pub mod context;
+pub mod env;
+pub mod executor;
+pub mod http;
+pub mod message;
+pub mod params;
+pub mod playout;
+pub mod record;
+pub mod recorder;
+pub mod rest;
+pub mod signature;
+pub mod spec;
+pub mod status;
+pub mod stream;
+pub mod twiml;
+pub mod url_map;
+pub mod webhook;
+
+pub use call::{CallPlan, play_call};
+pub use env::{DEFAULT_WEBHOOK_TIMEOUT, TwilioEnv};
+pub use record::{
+    CallRecord, CallbackRecord, EventDir, StreamEndedBy, StreamEvent, StreamRecord, TwilioError,
+    TwimlStep, WebhookExchange,
+};
+pub use recorder::{
+    CallControl, CallHandle, CallRecorder, ControlCmd, TwimlSource, WaitIdleTimeout,
+};
+pub use rest::{RestState, router, serve};
+pub use spec::{
+    CallEvent, CallFaults, CallSpec, CalleeAnswer, CalleeBehaviour, CallerScript, CallerStep,
+    Direction, HttpMethod, StatusCallbackConfig,
+};
+pub use url_map::UrlMap;

@@ -1,0 +1,166 @@
+//! The axum WebSocket endpoint `GET /v1/realtime`: authentication, dialect selection and the
+//! bridge between a WebSocket and the transport-free [`run_session`].
+
+use axum::serve::ListenerExt;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+
+use super::config::{Dialect, MockConfig};
+use super::session::{SessionContext, SessionInput, SessionOutput, run_session};
+
+/// How long to wait for the client's close reply after the server closed.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+struct ServerState {
+    config: MockConfig,
+    next_index: AtomicUsize,
+}
+
+/// The router serving `GET /v1/realtime` (connection indexes count from zero per router).
+pub fn router(config: MockConfig) -> Router {
+    let state = Arc::new(ServerState {
+        config,
+        next_index: AtomicUsize::new(0),
+    });
+    Router::new()
+        .route("/v1/realtime", get(upgrade))
+        .with_state(state)
+}
+
+/// Serves the mock on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    config: MockConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Nagle's algorithm would hold small event frames back for an ACK; on a paused clock that
+    // real-time wait lets virtual time jump, so every socket here sets TCP_NODELAY.
+    axum::serve(
+        listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        router(config),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn upgrade(
+    State(state): State<Arc<ServerState>>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let protocols: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|p| p.trim().to_owned()))
+        .collect();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|k| k.trim().to_owned());
+    let key = bearer.or_else(|| {
+        protocols.iter().find_map(|p| {
+            p.strip_prefix("openai-insecure-api-key.")
+                .map(str::to_owned)
+        })
+    });
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
+        let body = serde_json::json!({"error": {"type": "invalid_request_error", "code": null,
+            "message": "Missing bearer or basic authentication in header", "param": null}});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    };
+    let key_valid = state
+        .config
+        .api_keys
+        .as_ref()
+        .is_none_or(|keys| keys.contains(&key));
+    let beta_header = headers
+        .get("openai-beta")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("realtime=v1"));
+    let beta_protocol = protocols.iter().any(|p| p == "openai-beta.realtime-v1");
+    let dialect = if beta_header || beta_protocol {
+        Dialect::Beta
+    } else {
+        Dialect::Ga
+    };
+    let ctx = SessionContext {
+        config: state.config.clone(),
+        index: state.next_index.fetch_add(1, Ordering::SeqCst),
+        model: query
+            .get("model")
+            .cloned()
+            .unwrap_or_else(|| state.config.model_default.clone()),
+        dialect,
+        key_valid,
+    };
+    ws.protocols(["realtime"])
+        .on_upgrade(move |socket| serve_socket(socket, ctx))
+}
+
+/// Adapts a WebSocket to the session's input and output types.
+async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
+    let (tx, rx) = socket.split();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let drop_flag = Arc::clone(&dropped);
+    let sink = futures_util::sink::unfold(tx, move |mut tx, output: SessionOutput| {
+        let drop_flag = Arc::clone(&drop_flag);
+        async move {
+            match output {
+                SessionOutput::Event(event) => {
+                    tx.send(Message::Text(event.to_string().into())).await?
+                }
+                SessionOutput::Close { code, reason } => {
+                    tx.send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })))
+                    .await?;
+                }
+                SessionOutput::Drop => {
+                    drop_flag.store(true, Ordering::SeqCst);
+                    return Err(axum::Error::new(std::io::Error::other(
+                        "connection dropped by fault",
+                    )));
+                }
+            }
+            Ok(tx)
+        }
+    });
+    let stream = rx.filter_map(|message| async move {
+        match message {
+            Ok(Message::Text(text)) => Some(SessionInput::Text(text.to_string())),
+            Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
+            Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Err(_) => Some(SessionInput::Close(None)),
+        }
+    });
+    let mut sink = pin!(sink);
+    let mut stream = pin!(stream);
+    run_session(ctx, &mut sink, &mut stream).await;
+    if !dropped.load(Ordering::SeqCst) {
+        // Let the client's close reply arrive so the close handshake completes cleanly.
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            while stream.next().await.is_some() {}
+        })
+        .await;
+    }
+}
