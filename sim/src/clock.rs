@@ -73,10 +73,7 @@ impl SimClock {
     }
 }
 
-fn format_unix(
-    secs: i64,
-    format: &(impl time::formatting::Formattable + ?Sized),
-) -> String {
+fn format_unix(secs: i64, format: &(impl time::formatting::Formattable + ?Sized)) -> String {
     OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(format).ok())

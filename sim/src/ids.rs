@@ -100,7 +100,10 @@ mod tests {
         let b = IdGen::new(7);
         assert_eq!(a.twilio_sid("CA"), b.twilio_sid("CA"));
         assert_eq!(a.openai_id("sess"), b.openai_id("sess"));
-        assert_ne!(IdGen::new(8).twilio_sid("CA"), IdGen::new(7).twilio_sid("CA"));
+        assert_ne!(
+            IdGen::new(8).twilio_sid("CA"),
+            IdGen::new(7).twilio_sid("CA")
+        );
     }
 
     #[test]
@@ -108,7 +111,11 @@ mod tests {
         let g = IdGen::new(1);
         let sid = g.twilio_sid("MZ");
         assert_eq!(sid.len(), 34);
-        assert!(sid[2..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            sid[2..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         let id = g.openai_id("event");
         assert_eq!(id.len(), "event_".len() + 21);
         assert!(id[6..].chars().all(|c| c.is_ascii_alphanumeric()));

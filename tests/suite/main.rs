@@ -8,6 +8,7 @@
 //! `<name>.legacy.snap`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use datatest_stable::Utf8Path;
@@ -16,9 +17,16 @@ use sim::report::junit::failure_text;
 use sim::scenario::suite::{RunOptions, ScenarioFile, run_file, snapshot_value};
 use sim::scenario::{Profile, Target};
 
+/// Scenarios run one at a time: two paused-clock runtimes competing for two cores make Linux
+/// defer loopback delivery, which a paused clock can turn into different virtual timings.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn options(profile: Profile) -> RunOptions {
     RunOptions {
-        target: Target::InProcess { profile, validate_signatures: true },
+        target: Target::InProcess {
+            profile,
+            validate_signatures: true,
+        },
         seed: None,
         wall_limit: Duration::from_secs(300),
     }
@@ -34,9 +42,13 @@ fn assert_snapshot(name: &str, input: &Path, value: &serde_json::Value) {
 }
 
 fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let rel = path.strip_prefix("scenarios").unwrap_or(path);
     let name = rel.with_extension("").as_str().replace('\\', "/");
-    let file = ScenarioFile { name: name.clone(), path: PathBuf::from(path.as_str()) };
+    let file = ScenarioFile {
+        name: name.clone(),
+        path: PathBuf::from(path.as_str()),
+    };
 
     let fixed = run_file(&file, &options(Profile::Fixed));
     let report = &fixed.report;
@@ -66,13 +78,21 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
                 .into());
             }
             if let Some(t) = &legacy.report.transcript {
-                assert_snapshot(&format!("{name}.legacy"), path.as_std_path(), &snapshot_value(plan, t));
+                assert_snapshot(
+                    &format!("{name}.legacy"),
+                    path.as_std_path(),
+                    &snapshot_value(plan, t),
+                );
             }
         }
         (expected, outcome) => {
             return Err(format!(
                 "`{name}` under legacy: expected {}, got {outcome:?}:\n{}",
-                if expected { "a failure (fails_under: [legacy])" } else { "a pass" },
+                if expected {
+                    "a failure (fails_under: [legacy])"
+                } else {
+                    "a pass"
+                },
                 failure_text(&legacy.report)
             )
             .into());

@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (default: every file under ./scenarios, against the bundled reference server).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Serve the mock OpenAI Realtime endpoint until interrupted.
     ServeAi(serve_ai::ServeAiArgs),
     /// Merge the JSON reports of several shards into one.
@@ -46,8 +46,11 @@ pub enum Command {
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info,sim=debug",
+        // The in-process reference server logs its own warnings (e.g. `[PROMPT_MISMATCH]`);
+        // they belong to verbose output, not to the result lines.
+        (false, 0) => "error",
+        (false, 1) => "warn",
+        (false, 2) => "info",
         (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -63,14 +66,18 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { EXIT_ERROR } else { EXIT_PASS };
+            let code = if err.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_PASS
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
     };
     init_tracing(cli.verbose, cli.quiet);
     let code = match cli.command {
-        Command::Run(args) => run::run(args, cli.quiet),
+        Command::Run(args) => run::run(*args, cli.quiet),
         Command::MergeReports(args) => run::merge(args),
         Command::ServeAi(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()

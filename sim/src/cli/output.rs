@@ -71,7 +71,12 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
     let simulated = r
         .transcript
         .as_ref()
-        .map(|t| format!("simulated {}, ", format_duration(Duration::from_millis(t.simulated_ms))))
+        .map(|t| {
+            format!(
+                "simulated {}, ",
+                format_duration(Duration::from_millis(t.simulated_ms))
+            )
+        })
         .unwrap_or_default();
     let rate = if r.runs > 1 {
         format!(", passed {}/{} runs", r.passed_runs, r.runs)
@@ -97,8 +102,10 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
             lines.push(format!("        {l}"));
         }
     }
-    if let Some(t) = &r.transcript {
-        if r.outcome == Outcome::Failed {
+    if let Some(t) = &r.transcript
+        && r.outcome == Outcome::Failed
+    {
+        {
             for c in t.calls.iter().filter(|c| c.direction_mixup) {
                 lines.push(format!(
                     "      ! {} call `{}` to tenant `{}` received the {} prompt ({}): the seed's inbound/outbound prompt mix-up",

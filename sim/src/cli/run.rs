@@ -122,17 +122,28 @@ pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
             validate_signatures: !args.reference_without_signature_validation,
         });
     }
-    ExternalTarget::new(&args.target, args.target_config.as_deref(), args.ai_listen, args.twilio_listen)
-        .map(|t| Target::External(Box::new(t)))
-        .map_err(|e| e.to_string())
+    ExternalTarget::new(
+        &args.target,
+        args.target_config.as_deref(),
+        args.ai_listen,
+        args.twilio_listen,
+    )
+    .map(|t| Target::External(Box::new(t)))
+    .map_err(|e| e.to_string())
 }
 
 /// What an external server must be configured with, printed before the first call.
 pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
     vec![
-        format!("driving the external call server at {} (real time)", t.base_url),
+        format!(
+            "driving the external call server at {} (real time)",
+            t.base_url
+        ),
         "configure it with:".into(),
-        format!("  realtime URL      ws://{}/v1/realtime?model=gpt-realtime", t.ai_listen),
+        format!(
+            "  realtime URL      ws://{}/v1/realtime?model=gpt-realtime",
+            t.ai_listen
+        ),
         format!("  Twilio API base   http://{}", t.twilio_listen),
         format!("  Twilio account    {}", t.twilio_account_sid),
         format!("  Twilio auth token {}", t.twilio_auth_token),
@@ -149,36 +160,43 @@ pub fn run_files(
     progress: &Progress,
     quiet: bool,
 ) -> Vec<ScenarioRun> {
-    let queue = Arc::new(Mutex::new(files.iter().cloned().enumerate().collect::<Vec<_>>()));
+    let queue = Arc::new(Mutex::new(
+        files.iter().cloned().enumerate().collect::<Vec<_>>(),
+    ));
     let results: Arc<Mutex<BTreeMap<usize, ScenarioRun>>> = Arc::default();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             let queue = Arc::clone(&queue);
             let results = Arc::clone(&results);
-            scope.spawn(move || loop {
-                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop();
-                let Some((i, file)) = next else { break };
-                progress.start(&file.name);
-                let mut run = run_file(&file, opts);
-                let mut passed = u32::from(run.report.outcome == Outcome::Passed);
-                for _ in 1..repeat.max(1) {
-                    if run.report.outcome == Outcome::Error {
-                        break;
+            scope.spawn(move || {
+                loop {
+                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                    let Some((i, file)) = next else { break };
+                    progress.start(&file.name);
+                    let mut run = run_file(&file, opts);
+                    let mut passed = u32::from(run.report.outcome == Outcome::Passed);
+                    for _ in 1..repeat.max(1) {
+                        if run.report.outcome == Outcome::Error {
+                            break;
+                        }
+                        let again = run_file(&file, opts);
+                        passed += u32::from(again.report.outcome == Outcome::Passed);
+                        let runs = run.report.runs + 1;
+                        let worst = run.report.outcome.max(again.report.outcome);
+                        run = again;
+                        run.report.runs = runs;
+                        run.report.outcome = worst;
                     }
-                    let again = run_file(&file, opts);
-                    passed += u32::from(again.report.outcome == Outcome::Passed);
-                    let runs = run.report.runs + 1;
-                    let worst = run.report.outcome.max(again.report.outcome);
-                    run = again;
-                    run.report.runs = runs;
-                    run.report.outcome = worst;
+                    run.report.passed_runs = passed;
+                    for line in scenario_lines(&run, quiet) {
+                        progress.println(&line);
+                    }
+                    progress.finish_one();
+                    results
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(i, run);
                 }
-                run.report.passed_runs = passed;
-                for line in scenario_lines(&run, quiet) {
-                    progress.println(&line);
-                }
-                progress.finish_one();
-                results.lock().unwrap_or_else(PoisonError::into_inner).insert(i, run);
             });
         }
     });
@@ -204,9 +222,14 @@ pub fn write_reports(
         write(path, text + "\n")?;
     }
     if let Some(path) = &out.junit {
-        let walls: BTreeMap<&str, Duration> =
-            runs.iter().map(|r| (r.report.name.as_str(), r.wall)).collect();
-        write(path, render_junit(report, suite_name, &|n| walls.get(n).copied()))?;
+        let walls: BTreeMap<&str, Duration> = runs
+            .iter()
+            .map(|r| (r.report.name.as_str(), r.wall))
+            .collect();
+        write(
+            path,
+            render_junit(report, suite_name, &|n| walls.get(n).copied()),
+        )?;
     }
     if let Some(path) = &out.html {
         let mut audio: BTreeMap<(String, String), CallAudio> = BTreeMap::new();

@@ -1045,6 +1045,7 @@ mod tests {
             call: Some(call.to_owned()),
             opened_at_ms: 1_200,
             closed_at_ms: Some(61_000),
+            lifetime_ms: Some(59_800),
             closed_by: Some("server".into()),
             close_code: Some(1000),
             instructions: instructions.to_owned(),

@@ -20,7 +20,11 @@ pub fn failure_text(s: &super::ScenarioReport) -> String {
 }
 
 /// Renders the report as JUnit XML; `wall` gives each scenario's wall time when known.
-pub fn render_junit(report: &RunReport, suite_name: &str, wall: &dyn Fn(&str) -> Option<Duration>) -> String {
+pub fn render_junit(
+    report: &RunReport,
+    suite_name: &str,
+    wall: &dyn Fn(&str) -> Option<Duration>,
+) -> String {
     let mut junit = Report::new("callsim");
     let mut suite = TestSuite::new(suite_name);
     for s in &report.scenarios {
@@ -41,7 +45,10 @@ pub fn render_junit(report: &RunReport, suite_name: &str, wall: &dyn Fn(&str) ->
             }
         };
         let mut case = TestCase::new(s.name.clone(), status);
-        case.set_classname(format!("callsim.{}", s.name.split('/').next().unwrap_or("scenarios")));
+        case.set_classname(format!(
+            "callsim.{}",
+            s.name.split('/').next().unwrap_or("scenarios")
+        ));
         if let Some(w) = wall(&s.name) {
             case.set_time(w);
         }

@@ -62,7 +62,12 @@ impl RunReport {
     /// Counts of (passed, failed, errors, skipped).
     pub fn counts(&self) -> (usize, usize, usize, usize) {
         let n = |o: Outcome| self.scenarios.iter().filter(|s| s.outcome == o).count();
-        (n(Outcome::Passed), n(Outcome::Failed), n(Outcome::Error), n(Outcome::Skipped))
+        (
+            n(Outcome::Passed),
+            n(Outcome::Failed),
+            n(Outcome::Error),
+            n(Outcome::Skipped),
+        )
     }
 
     /// Merges shard reports: scenarios are combined and sorted by name; a scenario present in
@@ -81,7 +86,10 @@ impl RunReport {
             }
             for s in report.scenarios {
                 if merged.scenarios.iter().any(|m| m.name == s.name) {
-                    return Err(format!("scenario `{}` appears in more than one report", s.name));
+                    return Err(format!(
+                        "scenario `{}` appears in more than one report",
+                        s.name
+                    ));
                 }
                 merged.scenarios.push(s);
             }

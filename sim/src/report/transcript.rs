@@ -173,6 +173,8 @@ pub struct SessionSummary {
     pub opened_at_ms: u64,
     /// Closed.
     pub closed_at_ms: Option<u64>,
+    /// How long it was open.
+    pub lifetime_ms: Option<u64>,
     /// Who closed it.
     pub closed_by: Option<String>,
     /// Close code.

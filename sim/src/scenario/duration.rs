@@ -30,11 +30,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("invalid duration `{text}`: expected a number at `{rest}`"));
+            return Err(format!(
+                "invalid duration `{text}`: expected a number at `{rest}`"
+            ));
         }
-        let value: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration `{text}`: bad number `{}`", &rest[..num_len]))?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| {
+            format!(
+                "invalid duration `{text}`: bad number `{}`",
+                &rest[..num_len]
+            )
+        })?;
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -129,9 +134,21 @@ mod tests {
     fn rejects_bad_input_with_a_reason() {
         assert!(parse_duration("").unwrap_err().contains("empty"));
         assert!(parse_duration("10").unwrap_err().contains("missing unit"));
-        assert!(parse_duration("3 weeks").unwrap_err().contains("invalid duration"));
-        assert!(parse_duration("5d").unwrap_err().contains("unknown unit `d`"));
-        assert!(parse_duration("abc").unwrap_err().contains("expected a number"));
+        assert!(
+            parse_duration("3 weeks")
+                .unwrap_err()
+                .contains("invalid duration")
+        );
+        assert!(
+            parse_duration("5d")
+                .unwrap_err()
+                .contains("unknown unit `d`")
+        );
+        assert!(
+            parse_duration("abc")
+                .unwrap_err()
+                .contains("expected a number")
+        );
     }
 
     #[test]

@@ -107,7 +107,9 @@ pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
             } else if let Ok(n) = inner.parse() {
                 segments.push(Segment::Index(n));
             } else {
-                return Err(format!("invalid path `{path}`: `[{inner}]` is not an index or `*`"));
+                return Err(format!(
+                    "invalid path `{path}`: `[{inner}]` is not an index or `*`"
+                ));
             }
             rest = &rest[close + 1..];
             if !rest.is_empty() && !rest.starts_with('[') {
@@ -124,13 +126,20 @@ pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
     }
 }
 
-fn tenant_ref(text: &str, tenants: &BTreeMap<String, TenantPlan>) -> Result<(String, String), String> {
+fn tenant_ref(
+    text: &str,
+    tenants: &BTreeMap<String, TenantPlan>,
+) -> Result<(String, String), String> {
     let parts: Vec<&str> = text.split('.').collect();
     let [root, slug, field] = parts.as_slice() else {
-        return Err(format!("`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"));
+        return Err(format!(
+            "`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"
+        ));
     };
     if *root != "tenant" {
-        return Err(format!("`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"));
+        return Err(format!(
+            "`{text}` is not a tenant reference like `tenant.acme.inbound_prompt`"
+        ));
     }
     let Some(t) = tenants.get(*slug) else {
         return Err(format!("`{text}`: unknown tenant `{slug}`"));
@@ -147,7 +156,9 @@ fn tenant_ref(text: &str, tenants: &BTreeMap<String, TenantPlan>) -> Result<(Str
         }
     };
     if value.is_empty() {
-        return Err(format!("`{text}` is empty, so it cannot be compared against"));
+        return Err(format!(
+            "`{text}` is empty, so it cannot be compared against"
+        ));
     }
     Ok((text.to_string(), value))
 }
@@ -218,7 +229,11 @@ pub fn parse_expectation(
         }
         other => ops.push(Op::Equals(other.clone())),
     }
-    Ok(Expectation { path: path.to_string(), segments, ops })
+    Ok(Expectation {
+        path: path.to_string(),
+        segments,
+        ops,
+    })
 }
 
 fn select(root: &Value, segments: &[Segment]) -> Result<Vec<(String, Value)>, String> {
@@ -228,7 +243,11 @@ fn select(root: &Value, segments: &[Segment]) -> Result<Vec<(String, Value)>, St
         for (path, value) in current {
             match seg {
                 Segment::Key(key) => {
-                    let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    let here = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
                     match &value {
                         Value::Object(map) => match map.get(key) {
                             Some(v) => next.push((here, v.clone())),
@@ -258,7 +277,9 @@ fn select(root: &Value, segments: &[Segment]) -> Result<Vec<(String, Value)>, St
                                 }
                             }
                         }
-                        _ => return Err(format!("`{path}` is not an object, so it has no `{key}`")),
+                        _ => {
+                            return Err(format!("`{path}` is not an object, so it has no `{key}`"));
+                        }
                     }
                 }
                 Segment::Index(n) => match value.as_array() {
@@ -299,7 +320,10 @@ fn describe(op: &Op) -> String {
     match op {
         Op::Equals(v) => format!("equals {}", show(v)),
         Op::Not(v) => format!("not {}", show(v)),
-        Op::OneOf(vs) => format!("one of {}", vs.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Op::OneOf(vs) => format!(
+            "one of {}",
+            vs.iter().map(show).collect::<Vec<_>>().join(", ")
+        ),
         Op::Contains(s) => format!("contains {}", show(s)),
         Op::NotContains(s) => format!("does not contain {s:?}"),
         Op::SameAs(r, _) => format!("same as {r}"),
@@ -351,7 +375,10 @@ fn check(op: &Op, v: &Value) -> Option<String> {
                 None
             } else if let (Some(es), Some(vs)) = (e.as_str(), s) {
                 if es.len() > 60 || vs.len() > 60 || es.contains('\n') || vs.contains('\n') {
-                    fail(format!("differs (- expected, + actual):\n{}", text_diff(es, vs)))
+                    fail(format!(
+                        "differs (- expected, + actual):\n{}",
+                        text_diff(es, vs)
+                    ))
                 } else {
                     fail(format!("actual: {}", show(v)))
                 }
@@ -360,7 +387,9 @@ fn check(op: &Op, v: &Value) -> Option<String> {
             }
         }
         Op::Not(e) => values_equal(e, v).then(|| format!("actual: {}", show(v))),
-        Op::OneOf(es) => (!es.iter().any(|e| values_equal(e, v))).then(|| format!("actual: {}", show(v))),
+        Op::OneOf(es) => {
+            (!es.iter().any(|e| values_equal(e, v))).then(|| format!("actual: {}", show(v)))
+        }
         Op::Contains(needle) => match (v, needle.as_str()) {
             (Value::String(text), Some(n)) => {
                 (!text.contains(n)).then(|| format!("actual: {}", show(v)))
@@ -370,17 +399,25 @@ fn check(op: &Op, v: &Value) -> Option<String> {
             _ => fail(format!("not a string or a list: {}", show(v))),
         },
         Op::NotContains(needle) => match s {
-            Some(text) => text.contains(needle.as_str()).then(|| format!("actual: {}", show(v))),
+            Some(text) => text
+                .contains(needle.as_str())
+                .then(|| format!("actual: {}", show(v))),
             None => fail(format!("not a string: {}", show(v))),
         },
         Op::SameAs(r, expected) => match s {
             Some(text) if text == expected => None,
-            Some(text) => fail(format!("differs from {r} (- expected, + actual):\n{}", text_diff(expected, text))),
+            Some(text) => fail(format!(
+                "differs from {r} (- expected, + actual):\n{}",
+                text_diff(expected, text)
+            )),
             None => fail(format!("not a string: {}", show(v))),
         },
         Op::Includes(r, expected) => match s {
             Some(text) if text.contains(expected.as_str()) => None,
-            Some(_) => fail(format!("{r} ({expected:?}) is missing; actual: {}", show(v))),
+            Some(_) => fail(format!(
+                "{r} ({expected:?}) is missing; actual: {}",
+                show(v)
+            )),
             None => fail(format!("not a string: {}", show(v))),
         },
         Op::Excludes(r, expected) => match s {
@@ -420,15 +457,27 @@ fn values_equal(expected: &Value, actual: &Value) -> bool {
     }
     match (expected, actual) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::String(a), Value::Number(_) | Value::Bool(_)) => *a == actual.to_string(),
-        (Value::Number(_) | Value::Bool(_), Value::String(b)) => expected.to_string() == *b,
+        (Value::String(text), Value::Number(_) | Value::Bool(_))
+        | (Value::Number(_) | Value::Bool(_), Value::String(text)) => {
+            let scalar = if expected.is_string() {
+                actual
+            } else {
+                expected
+            };
+            text.as_str() == scalar.to_string().as_str()
+        }
         _ => false,
     }
 }
 
 /// Evaluates an expectation against a transcript.
 pub fn evaluate(exp: &Expectation, transcript: &Value) -> AssertionResult {
-    let expected = exp.ops.iter().map(describe).collect::<Vec<_>>().join(" and ");
+    let expected = exp
+        .ops
+        .iter()
+        .map(describe)
+        .collect::<Vec<_>>()
+        .join(" and ");
     let result = |passed: bool, message: String| AssertionResult {
         path: exp.path.clone(),
         passed,
@@ -510,11 +559,26 @@ mod tests {
     #[test]
     fn tenant_references_name_the_wrong_prompt() {
         let t = transcript();
-        let r = eval("ai.sessions[0].instructions", json!({"excludes": "tenant.acme.outbound_prompt"}), &t);
+        let r = eval(
+            "ai.sessions[0].instructions",
+            json!({"excludes": "tenant.acme.outbound_prompt"}),
+            &t,
+        );
         assert!(!r.passed);
-        assert!(r.message.contains("tenant.acme.outbound_prompt"), "{}", r.message);
+        assert!(
+            r.message.contains("tenant.acme.outbound_prompt"),
+            "{}",
+            r.message
+        );
         assert!(r.message.contains("sales call"), "{}", r.message);
-        assert!(!eval("ai.sessions[0].instructions", json!({"includes": "tenant.acme.inbound_prompt"}), &t).passed);
+        assert!(
+            !eval(
+                "ai.sessions[0].instructions",
+                json!({"includes": "tenant.acme.inbound_prompt"}),
+                &t
+            )
+            .passed
+        );
     }
 
     #[test]
@@ -522,7 +586,11 @@ mod tests {
         let t = transcript();
         let r = eval("ai.responses[*].instructions", json!({"equals": "x"}), &t);
         assert!(!r.passed);
-        assert!(r.message.contains("ai.responses[1].instructions"), "{}", r.message);
+        assert!(
+            r.message.contains("ai.responses[1].instructions"),
+            "{}",
+            r.message
+        );
         let empty = json!({"ai": {"responses": []}});
         assert!(!eval("ai.responses[*].instructions", json!("x"), &empty).passed);
     }
@@ -531,17 +599,37 @@ mod tests {
     fn missing_paths_explain_what_exists() {
         let r = eval("ai.session[0].instructions", json!("x"), &transcript());
         assert!(!r.passed);
-        assert!(r.message.contains("available: sessions, responses"), "{}", r.message);
+        assert!(
+            r.message.contains("available: sessions, responses"),
+            "{}",
+            r.message
+        );
         assert!(eval("ai.nothing", json!({"absent": true}), &transcript()).passed);
     }
 
     #[test]
     fn bad_expectations_are_rejected_at_load() {
-        assert!(parse_path("nope.x").unwrap_err().contains("must start with"));
-        assert!(parse_path("ai.sessions[x]").unwrap_err().contains("not an index"));
+        assert!(
+            parse_path("nope.x")
+                .unwrap_err()
+                .contains("must start with")
+        );
+        assert!(
+            parse_path("ai.sessions[x]")
+                .unwrap_err()
+                .contains("not an index")
+        );
         let t = tenants();
-        assert!(parse_expectation("ai.x", &json!({"frobs": 1}), &t).unwrap_err().contains("unknown matcher"));
-        assert!(parse_expectation("ai.x", &json!({"same_as": "tenant.zzz.inbound_prompt"}), &t).unwrap_err().contains("unknown tenant"));
+        assert!(
+            parse_expectation("ai.x", &json!({"frobs": 1}), &t)
+                .unwrap_err()
+                .contains("unknown matcher")
+        );
+        assert!(
+            parse_expectation("ai.x", &json!({"same_as": "tenant.zzz.inbound_prompt"}), &t)
+                .unwrap_err()
+                .contains("unknown tenant")
+        );
     }
 
     #[test]

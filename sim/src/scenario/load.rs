@@ -20,7 +20,12 @@ pub struct LoadedScenario {
 impl LoadedScenario {
     /// An error located at the first line that mentions `needle` (a key or a value) after
     /// `after` (another needle that narrows the search, e.g. the call's name), or at no line.
-    pub fn error_at(&self, key: &str, needles: &[&str], message: impl Into<String>) -> ScenarioError {
+    pub fn error_at(
+        &self,
+        key: &str,
+        needles: &[&str],
+        message: impl Into<String>,
+    ) -> ScenarioError {
         ScenarioError::Invalid {
             file: self.file.clone(),
             location: locate(&self.source, needles),
@@ -135,7 +140,10 @@ mod tests {
         let src = "a: 1\ncalls:\n  - name: x\n    say: f.wav\n";
         assert_eq!(
             locate(src, &["name: x", "f.wav"]),
-            Some(Location { line: 4, column: 10 })
+            Some(Location {
+                line: 4,
+                column: 10
+            })
         );
         assert_eq!(locate(src, &["nope"]), None);
     }

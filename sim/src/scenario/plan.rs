@@ -275,7 +275,10 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
     }
     let mut tenants = BTreeMap::new();
     for (slug, t) in &raw.tenants {
-        if !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(loaded.error_at(
                 &format!("tenants.{slug}"),
                 &[slug],
@@ -305,7 +308,10 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
             return Err(loaded.error_at(
                 &key,
                 &["tenant_changes:", &format!("tenant: {}", change.tenant)],
-                format!("unknown tenant `{}` (declare it under `tenants:`)", change.tenant),
+                format!(
+                    "unknown tenant `{}` (declare it under `tenants:`)",
+                    change.tenant
+                ),
             ));
         };
         if let Some(v) = &change.business_name {
@@ -349,7 +355,10 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
             return Err(loaded.error_at(
                 &format!("{key}.tenant"),
                 &[&format!("tenant: {}", call.tenant)],
-                format!("unknown tenant `{}` (declare it under `tenants:`)", call.tenant),
+                format!(
+                    "unknown tenant `{}` (declare it under `tenants:`)",
+                    call.tenant
+                ),
             ));
         }
         let direction = match call.direction {
@@ -366,11 +375,23 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
         let mut steps = Vec::new();
         for (j, step) in call.timeline.iter().enumerate() {
             let step_key = format!("{key}.timeline[{j}]");
-            steps.push(step_plan(loaded, &dir, &step_key, step, seed ^ (i as u64) << 8 ^ j as u64)?);
+            steps.push(step_plan(
+                loaded,
+                &dir,
+                &step_key,
+                step,
+                seed ^ (i as u64) << 8 ^ j as u64,
+            )?);
         }
         let (default_from, default_to) = match direction {
-            CallDirection::Inbound => (format!("+1415555{:04}", 100 + i), "+15005550006".to_string()),
-            CallDirection::Outbound => ("+15005550006".to_string(), format!("+1415555{:04}", 100 + i)),
+            CallDirection::Inbound => (
+                format!("+1415555{:04}", 100 + i),
+                "+15005550006".to_string(),
+            ),
+            CallDirection::Outbound => (
+                "+15005550006".to_string(),
+                format!("+1415555{:04}", 100 + i),
+            ),
         };
         calls.push(CallPlan {
             name,
@@ -392,7 +413,10 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
         });
     }
     let mut outbound_numbers = BTreeSet::new();
-    for call in calls.iter().filter(|c| c.direction == CallDirection::Outbound) {
+    for call in calls
+        .iter()
+        .filter(|c| c.direction == CallDirection::Outbound)
+    {
         if !outbound_numbers.insert(call.to.clone()) {
             return Err(loaded.error_at(
                 "calls",
@@ -455,7 +479,9 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
 
     let last_event = calls
         .iter()
-        .map(|c| c.start + c.connect_delay + c.ring + c.hangup_at.unwrap_or_else(|| steps_len(&c.steps)))
+        .map(|c| {
+            c.start + c.connect_delay + c.ring + c.hangup_at.unwrap_or_else(|| steps_len(&c.steps))
+        })
         .max()
         .unwrap_or_default();
     let timeout = raw
@@ -505,8 +531,17 @@ fn steps_len(steps: &[StepPlan]) -> Duration {
         .sum()
 }
 
-fn exactly_one(loaded: &LoadedScenario, key: &str, needle: &str, present: &[(&str, bool)]) -> Result<(), ScenarioError> {
-    let set: Vec<&str> = present.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
+fn exactly_one(
+    loaded: &LoadedScenario,
+    key: &str,
+    needle: &str,
+    present: &[(&str, bool)],
+) -> Result<(), ScenarioError> {
+    let set: Vec<&str> = present
+        .iter()
+        .filter(|(_, p)| *p)
+        .map(|(n, _)| *n)
+        .collect();
     if set.len() == 1 {
         return Ok(());
     }
@@ -514,7 +549,11 @@ fn exactly_one(loaded: &LoadedScenario, key: &str, needle: &str, present: &[(&st
     let message = if set.is_empty() {
         format!("expected exactly one of: {}", all.join(", "))
     } else {
-        format!("expected exactly one of: {}; found {}", all.join(", "), set.join(" and "))
+        format!(
+            "expected exactly one of: {}; found {}",
+            all.join(", "),
+            set.join(" and ")
+        )
     };
     Err(loaded.error_at(key, &[needle], message))
 }
@@ -544,7 +583,10 @@ fn step_plan(
         let mulaw = crate::audio::read_wav_mulaw(&path).map_err(|e| {
             loaded.error_at(&format!("{key}.say"), &["timeline:", file], e.to_string())
         })?;
-        return Ok(StepPlan::Audio { label: file.clone(), mulaw: Arc::new(mulaw) });
+        return Ok(StepPlan::Audio {
+            label: file.clone(),
+            mulaw: Arc::new(mulaw),
+        });
     }
     if let Some(d) = step.speech {
         return Ok(StepPlan::Audio {
@@ -570,7 +612,11 @@ fn step_plan(
         return Ok(StepPlan::Silence(d.get()));
     }
     if let Some(digits) = &step.dtmf {
-        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c)) {
+        if digits.is_empty()
+            || !digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || "*#ABCD".contains(c))
+        {
             return Err(loaded.error_at(
                 &format!("{key}.dtmf"),
                 &["dtmf"],
@@ -593,7 +639,10 @@ fn error_plan(e: &super::model::RawError, default_type: &str) -> ErrorPlan {
             .message
             .clone()
             .unwrap_or_else(|| format!("Injected error: {}", e.code)),
-        error_type: e.error_type.clone().unwrap_or_else(|| default_type.to_string()),
+        error_type: e
+            .error_type
+            .clone()
+            .unwrap_or_else(|| default_type.to_string()),
     }
 }
 
@@ -625,7 +674,7 @@ fn reply_plan(
             } else if let Some(d) = a.filler {
                 ReplyAudioPlan::Filler(d.get())
             } else if let Some(file) = &a.wav {
-                let mulaw = crate::audio::read_wav_mulaw(&dir.join(file)).map_err(|e| {
+                let mulaw = crate::audio::read_wav_mulaw(dir.join(file)).map_err(|e| {
                     loaded.error_at(&format!("{key}.audio.wav"), &["wav:", file], e.to_string())
                 })?;
                 ReplyAudioPlan::Pcm8k(Arc::new(crate::audio::decode_all(&mulaw)))
@@ -634,17 +683,14 @@ fn reply_plan(
             }
         }
     };
-    let tool_call = reply
-        .tool_call
-        .as_ref()
-        .map(|t| {
-            let args = if t.arguments.is_null() {
-                "{}".to_string()
-            } else {
-                t.arguments.to_string()
-            };
-            (t.name.clone(), args)
-        });
+    let tool_call = reply.tool_call.as_ref().map(|t| {
+        let args = if t.arguments.is_null() {
+            "{}".to_string()
+        } else {
+            t.arguments.to_string()
+        };
+        (t.name.clone(), args)
+    });
     Ok(ReplyPlan {
         text: reply.text.clone().unwrap_or_else(|| "Okay.".to_string()),
         audio,
@@ -673,7 +719,10 @@ fn apply_fault(
             ("ai_drop", fault.ai_drop.is_some()),
             ("stream_drop", fault.stream_drop.is_some()),
             ("unsigned_webhook", fault.unsigned_webhook.is_some()),
-            ("bad_webhook_signature", fault.bad_webhook_signature.is_some()),
+            (
+                "bad_webhook_signature",
+                fault.bad_webhook_signature.is_some(),
+            ),
             ("unsigned_stream", fault.unsigned_stream.is_some()),
         ],
     )?;
@@ -685,31 +734,50 @@ fn apply_fault(
                 "status must be an HTTP error status (not 2xx)",
             ));
         }
-        call_for(loaded, &key, calls, &f.call, "webhook_error")?.faults.webhook =
-            Some((WebhookFault::Status(f.status), f.fallback.unwrap_or(true)));
+        call_for(loaded, &key, calls, &f.call, "webhook_error")?
+            .faults
+            .webhook = Some((WebhookFault::Status(f.status), f.fallback.unwrap_or(true)));
     } else if let Some(f) = &fault.webhook_timeout {
-        call_for(loaded, &key, calls, &f.call, "webhook_timeout")?.faults.webhook =
-            Some((WebhookFault::Timeout, f.fallback.unwrap_or(true)));
+        call_for(loaded, &key, calls, &f.call, "webhook_timeout")?
+            .faults
+            .webhook = Some((WebhookFault::Timeout, f.fallback.unwrap_or(true)));
     } else if let Some(f) = &fault.ai_error {
         ai_faults.push(AiFaultPlan::Error {
             session: f.session,
             at: f.at.get(),
             error: ErrorPlan {
                 code: f.code.clone(),
-                message: f.message.clone().unwrap_or_else(|| format!("Injected error: {}", f.code)),
-                error_type: f.error_type.clone().unwrap_or_else(|| "server_error".into()),
+                message: f
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("Injected error: {}", f.code)),
+                error_type: f
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| "server_error".into()),
             },
         });
     } else if let Some(f) = &fault.ai_drop {
-        ai_faults.push(AiFaultPlan::Drop { session: f.session, at: f.at.get() });
+        ai_faults.push(AiFaultPlan::Drop {
+            session: f.session,
+            at: f.at.get(),
+        });
     } else if let Some(f) = &fault.stream_drop {
-        call_for(loaded, &key, calls, &f.call, "stream_drop")?.faults.stream_drop_at = Some(f.at.get());
+        call_for(loaded, &key, calls, &f.call, "stream_drop")?
+            .faults
+            .stream_drop_at = Some(f.at.get());
     } else if let Some(f) = &fault.unsigned_webhook {
-        call_for(loaded, &key, calls, &f.call, "unsigned_webhook")?.faults.unsigned_webhook = true;
+        call_for(loaded, &key, calls, &f.call, "unsigned_webhook")?
+            .faults
+            .unsigned_webhook = true;
     } else if let Some(f) = &fault.bad_webhook_signature {
-        call_for(loaded, &key, calls, &f.call, "bad_webhook_signature")?.faults.bad_webhook_signature = true;
+        call_for(loaded, &key, calls, &f.call, "bad_webhook_signature")?
+            .faults
+            .bad_webhook_signature = true;
     } else if let Some(f) = &fault.unsigned_stream {
-        call_for(loaded, &key, calls, &f.call, "unsigned_stream")?.faults.unsigned_stream = true;
+        call_for(loaded, &key, calls, &f.call, "unsigned_stream")?
+            .faults
+            .unsigned_stream = true;
     }
     Ok(())
 }

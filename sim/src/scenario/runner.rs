@@ -7,7 +7,6 @@
 
 use axum::serve::ListenerExt;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,11 +72,9 @@ pub enum HarnessError {
 struct Shutdown(watch::Receiver<bool>);
 
 impl Shutdown {
-    fn wait(mut self) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            // A closed channel also means shutdown: the run is over either way.
-            let _ = self.0.wait_for(|stop| *stop).await;
-        }
+    async fn wait(mut self) {
+        // A closed channel also means shutdown: the run is over either way.
+        let _ = self.0.wait_for(|stop| *stop).await;
     }
 }
 
@@ -476,15 +473,14 @@ async fn residual_state(endpoints: &Endpoints, http: &reqwest::Client, ledger: &
         if let Some(token) = &endpoints.fixture_token {
             req = req.bearer_auth(token);
         }
-        if let Ok(resp) = req.send().await {
-            if resp.status().is_success() {
-                if let Ok(Value::Object(state)) = resp.json::<Value>().await {
-                    for (k, v) in state {
-                        // The prompt cache is meant to outlive calls; everything else is per call.
-                        if k != "prompt_cache_entries" && v.as_u64().is_some_and(|n| n > 0) {
-                            leftovers.insert(k, v);
-                        }
-                    }
+        if let Ok(resp) = req.send().await
+            && resp.status().is_success()
+            && let Ok(Value::Object(state)) = resp.json::<Value>().await
+        {
+            for (k, v) in state {
+                // The prompt cache is meant to outlive calls; everything else is per call.
+                if k != "prompt_cache_entries" && v.as_u64().is_some_and(|n| n > 0) {
+                    leftovers.insert(k, v);
                 }
             }
         }

@@ -51,18 +51,24 @@ fn name_of(root: &Path, file: &Path) -> String {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
     let mut out = Vec::new();
     for given in paths {
-        let canonical = given.canonicalize().map_err(|e| format!("{}: {e}", given.display()))?;
+        let canonical = given
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", given.display()))?;
         if canonical.is_file() {
             let root = scenarios_root(&canonical)
                 .unwrap_or_else(|| canonical.parent().unwrap_or(Path::new(".")).to_path_buf());
-            out.push(ScenarioFile { name: name_of(&root, &canonical), path: given.clone() });
+            out.push(ScenarioFile {
+                name: name_of(&root, &canonical),
+                path: given.clone(),
+            });
             continue;
         }
         let root = scenarios_root(&canonical).unwrap_or_else(|| canonical.clone());
         let skip_packs = canonical == root;
         let mut stack = vec![(canonical.clone(), given.clone())];
         while let Some((dir, shown)) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", shown.display()))?;
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", shown.display()))?;
             for entry in entries {
                 let entry = entry.map_err(|e| format!("{}: {e}", shown.display()))?;
                 let path = entry.path();
@@ -75,7 +81,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
                         stack.push((path, shown_path));
                     }
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    out.push(ScenarioFile { name: name_of(&root, &path), path: shown_path });
+                    out.push(ScenarioFile {
+                        name: name_of(&root, &path),
+                        path: shown_path,
+                    });
                 }
             }
         }
@@ -111,7 +120,13 @@ pub struct ScenarioRun {
     pub input_error: bool,
 }
 
-fn error_run(file: &ScenarioFile, title: String, message: String, input_error: bool, wall: Duration) -> ScenarioRun {
+fn error_run(
+    file: &ScenarioFile,
+    title: String,
+    message: String,
+    input_error: bool,
+    wall: Duration,
+) -> ScenarioRun {
     ScenarioRun {
         report: ScenarioReport {
             name: file.name.clone(),
@@ -189,15 +204,28 @@ pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunArtifacts, String> {
 /// Evaluates a plan's expectations against a transcript.
 pub fn evaluate_all(plan: &Plan, transcript: &Transcript) -> Vec<AssertionResult> {
     let value = serde_json::to_value(transcript).unwrap_or(Value::Null);
-    plan.expectations.iter().map(|e| evaluate(e, &value)).collect()
+    plan.expectations
+        .iter()
+        .map(|e| evaluate(e, &value))
+        .collect()
 }
 
 fn audio_of(art: &RunArtifacts) -> BTreeMap<String, CallAudio> {
     art.calls
         .iter()
         .map(|c| {
-            let heard: Vec<u8> = c.streams.iter().flat_map(|s| s.heard.iter().copied()).collect();
-            (c.label.clone(), CallAudio { heard_by_caller: heard, received_by_ai: Vec::new() })
+            let heard: Vec<u8> = c
+                .streams
+                .iter()
+                .flat_map(|s| s.heard.iter().copied())
+                .collect();
+            (
+                c.label.clone(),
+                CallAudio {
+                    heard_by_caller: heard,
+                    received_by_ai: Vec::new(),
+                },
+            )
         })
         .collect()
 }
@@ -225,10 +253,10 @@ pub fn run_file(file: &ScenarioFile, opts: &RunOptions) -> ScenarioRun {
             let passed = assertions.iter().all(|a| a.passed);
             let mut audio = audio_of(&art);
             for (session, call) in art.sessions.iter().zip(&transcript.ai.sessions) {
-                if let Some(name) = &call.call {
-                    if let Some(a) = audio.get_mut(name) {
-                        a.received_by_ai.extend_from_slice(&session.audio_received);
-                    }
+                if let Some(name) = &call.call
+                    && let Some(a) = audio.get_mut(name)
+                {
+                    a.received_by_ai.extend_from_slice(&session.audio_received);
                 }
             }
             ScenarioRun {
@@ -237,7 +265,11 @@ pub fn run_file(file: &ScenarioFile, opts: &RunOptions) -> ScenarioRun {
                     file: file.path.display().to_string(),
                     title: plan.title.clone(),
                     tags: plan.tags.clone(),
-                    outcome: if passed { Outcome::Passed } else { Outcome::Failed },
+                    outcome: if passed {
+                        Outcome::Passed
+                    } else {
+                        Outcome::Failed
+                    },
                     assertions,
                     error: None,
                     runs: 1,

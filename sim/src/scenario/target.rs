@@ -45,7 +45,10 @@ impl Target {
     /// A one-line description for reports.
     pub fn describe(&self) -> String {
         match self {
-            Target::InProcess { profile, validate_signatures } => {
+            Target::InProcess {
+                profile,
+                validate_signatures,
+            } => {
                 let p = match profile {
                     Profile::Legacy => "legacy",
                     Profile::Fixed => "fixed",
@@ -187,10 +190,11 @@ impl ExternalTarget {
         }
         let raw = match file {
             Some(path) => {
-                let loaded = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-                    file: path.to_path_buf(),
-                    source,
-                })?;
+                let loaded =
+                    std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+                        file: path.to_path_buf(),
+                        source,
+                    })?;
                 let de = serde_norway::Deserializer::from_str(&loaded);
                 serde_path_to_error::deserialize::<_, RawTargetFile>(de).map_err(|err| {
                     let key = err.path().to_string();
@@ -214,11 +218,17 @@ impl ExternalTarget {
             .unwrap_or_else(|| base_url.clone())
             .trim_end_matches('/')
             .to_string();
-        let mut rewrites: Vec<(String, String)> =
-            raw.rewrite.iter().map(|r| (r.from.clone(), r.to.clone())).collect();
+        let mut rewrites: Vec<(String, String)> = raw
+            .rewrite
+            .iter()
+            .map(|r| (r.from.clone(), r.to.clone()))
+            .collect();
         // The public URL's HTTP and WebSocket forms both lead to the base URL unless the file
         // says otherwise, which covers servers that take their public URL from configuration.
-        let ws = |u: &str| u.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        let ws = |u: &str| {
+            u.replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1)
+        };
         rewrites.push((public_url.clone(), base_url.clone()));
         rewrites.push((ws(&public_url), ws(&base_url)));
         let (fixture_url, fixture_token) = match &raw.fixtures {
@@ -232,17 +242,35 @@ impl ExternalTarget {
         Ok(ExternalTarget {
             base_url,
             public_url,
-            incoming_path: raw.paths.incoming.clone().unwrap_or_else(|| "/twiml/incoming/{tenant}".into()),
-            outbound_path: raw.paths.outbound.clone().unwrap_or_else(|| "/twiml/outbound/{tenant}".into()),
-            place_call_path: raw.paths.place_call.clone().unwrap_or_else(|| "/calls/outbound".into()),
-            status_callback_path: raw.paths.status_callback.clone().unwrap_or_else(|| "/status/call".into()),
+            incoming_path: raw
+                .paths
+                .incoming
+                .clone()
+                .unwrap_or_else(|| "/twiml/incoming/{tenant}".into()),
+            outbound_path: raw
+                .paths
+                .outbound
+                .clone()
+                .unwrap_or_else(|| "/twiml/outbound/{tenant}".into()),
+            place_call_path: raw
+                .paths
+                .place_call
+                .clone()
+                .unwrap_or_else(|| "/calls/outbound".into()),
+            status_callback_path: raw
+                .paths
+                .status_callback
+                .clone()
+                .unwrap_or_else(|| "/status/call".into()),
             fixture_url,
             fixture_token,
             twilio_account_sid: twilio
                 .as_ref()
                 .and_then(|t| t.account_sid.clone())
                 .unwrap_or_else(|| DEFAULT_ACCOUNT_SID.into()),
-            twilio_auth_token: twilio.map(|t| t.auth_token).unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
+            twilio_auth_token: twilio
+                .map(|t| t.auth_token)
+                .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
             rewrites,
             ai_listen,
             twilio_listen,

@@ -146,7 +146,10 @@ fn associate(calls: &[CallRecord], sessions: &[SessionRecord]) -> Vec<Option<usi
                     let mut best = many[0];
                     let mut best_score = 0usize;
                     for &i in many {
-                        let score = frames.iter().filter(|f| sent_frames[i].contains(*f)).count();
+                        let score = frames
+                            .iter()
+                            .filter(|f| sent_frames[i].contains(*f))
+                            .count();
                         if score > best_score {
                             best = i;
                             best_score = score;
@@ -220,6 +223,7 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
                 call: call_name(*who),
                 opened_at_ms: s.opened_at_ms,
                 closed_at_ms: s.closed_at_ms,
+                lifetime_ms: s.closed_at_ms.map(|c| c.saturating_sub(s.opened_at_ms)),
                 closed_by: s.closed_by.clone(),
                 close_code: s.close_code,
                 prompt_source: catalog.classify(&instructions),
@@ -360,8 +364,14 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
             .collect(),
         tenant_changes,
         calls,
-        ai: AiSummary { sessions, responses, open_sessions: art.open_sessions },
-        server: ServerSummary { residual_state: art.residual.clone() },
+        ai: AiSummary {
+            sessions,
+            responses,
+            open_sessions: art.open_sessions,
+        },
+        server: ServerSummary {
+            residual_state: art.residual.clone(),
+        },
         simulated_ms: art.simulated_ms,
     }
 }
@@ -388,10 +398,21 @@ mod tests {
     fn classifies_the_most_specific_known_prompt() {
         let cat = PromptCatalog::new(&[
             rev("acme", 1, "Answer calls.", "You are making a sales call."),
-            rev("acme", 2, "Answer calls. Mention the Tuesday offer.", "You are making a sales call."),
+            rev(
+                "acme",
+                2,
+                "Answer calls. Mention the Tuesday offer.",
+                "You are making a sales call.",
+            ),
         ]);
-        assert_eq!(cat.classify("Business: Acme\n\nYou are making a sales call."), "acme.outbound_prompt");
-        assert_eq!(cat.classify("x Answer calls. Mention the Tuesday offer."), "acme.inbound_prompt@2");
+        assert_eq!(
+            cat.classify("Business: Acme\n\nYou are making a sales call."),
+            "acme.outbound_prompt"
+        );
+        assert_eq!(
+            cat.classify("x Answer calls. Mention the Tuesday offer."),
+            "acme.inbound_prompt@2"
+        );
         assert_eq!(cat.classify("Answer calls."), "acme.inbound_prompt");
         assert_eq!(cat.classify(DEFAULT_INSTRUCTIONS), "openai-default");
         assert_eq!(cat.classify("You are the receptionist for Acme."), "other");
@@ -400,10 +421,26 @@ mod tests {
 
     #[test]
     fn mixup_means_the_other_direction_of_the_same_tenant() {
-        assert!(is_direction_mixup("acme.outbound_prompt", "acme", CallDirection::Inbound));
-        assert!(is_direction_mixup("acme.inbound_prompt@2", "acme", CallDirection::Outbound));
-        assert!(!is_direction_mixup("acme.inbound_prompt", "acme", CallDirection::Inbound));
+        assert!(is_direction_mixup(
+            "acme.outbound_prompt",
+            "acme",
+            CallDirection::Inbound
+        ));
+        assert!(is_direction_mixup(
+            "acme.inbound_prompt@2",
+            "acme",
+            CallDirection::Outbound
+        ));
+        assert!(!is_direction_mixup(
+            "acme.inbound_prompt",
+            "acme",
+            CallDirection::Inbound
+        ));
         assert!(!is_direction_mixup("other", "acme", CallDirection::Inbound));
-        assert!(!is_direction_mixup("bob.outbound_prompt", "acme", CallDirection::Inbound));
+        assert!(!is_direction_mixup(
+            "bob.outbound_prompt",
+            "acme",
+            CallDirection::Inbound
+        ));
     }
 }

@@ -76,9 +76,14 @@ pub async fn serve(
     state: RestState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener.tap_io(|tcp| { let _ = tcp.set_nodelay(true); }), router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        router(state),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {
