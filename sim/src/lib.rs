@@ -10,10 +10,12 @@
 //! - [`realtime`]: the mock OpenAI Realtime endpoint and its prompt ledger.
 //! - [`scenario`]: scenario files: raw model, validated plan, runner, assertions.
 //! - [`report`]: transcripts, snapshots, JUnit, JSON and HTML reports.
+//! - [`certify`]: the bundled certification pack and its result document.
 //! - [`partition`]: sharding of scenario runs (`hash:M/N`, `count:M/N`).
 //! - [`cli`]: the `callsim` command line.
 
 pub mod audio;
+pub mod certify;
 pub mod cli;
 pub mod clock;
 pub mod ids;

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
+pub mod certify;
 pub mod output;
 pub mod run;
 pub mod serve_ai;
@@ -37,6 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Run scenarios (default: every file under ./scenarios, against the bundled reference server).
     Run(Box<run::RunArgs>),
+    /// Run the bundled certification pack against a call server; exit 0 only when certified.
+    Certify(Box<certify::CertifyArgs>),
     /// Serve the mock OpenAI Realtime endpoint until interrupted.
     ServeAi(serve_ai::ServeAiArgs),
     /// Merge the JSON reports of several shards into one.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::MergeReports(args) => run::merge(args),
+        Command::Certify(args) => certify::run(*args, cli.quiet),
         Command::ServeAi(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

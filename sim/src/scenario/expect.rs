@@ -312,8 +312,20 @@ fn select(root: &Value, segments: &[Segment]) -> Result<Vec<(String, Value)>, St
 fn show(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
+        Value::Array(items) if v.to_string().len() > 200 => {
+            format!("a list of {} element(s)", items.len())
+        }
+        Value::Object(map) if v.to_string().len() > 200 => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            format!("an object with keys {}", keys.join(", "))
+        }
         other => other.to_string(),
     }
+}
+
+/// The number a `min`/`max` bound applies to: the value itself, or a list's length.
+fn magnitude(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_array().map(|a| a.len() as f64))
 }
 
 fn describe(op: &Op) -> String {
@@ -329,8 +341,8 @@ fn describe(op: &Op) -> String {
         Op::SameAs(r, _) => format!("same as {r}"),
         Op::Includes(r, _) => format!("includes {r}"),
         Op::Excludes(r, _) => format!("excludes {r}"),
-        Op::Min(n) => format!("at least {n}"),
-        Op::Max(n) => format!("at most {n}"),
+        Op::Min(n) => format!("at least {n} (a number, or a list's length)"),
+        Op::Max(n) => format!("at most {n} (a number, or a list's length)"),
         Op::Count(n) => format!("has {n} element(s)"),
         Op::Empty(true) => "is empty".into(),
         Op::Empty(false) => "is not empty".into(),
@@ -428,11 +440,11 @@ fn check(op: &Op, v: &Value) -> Option<String> {
             Some(_) => None,
             None => fail(format!("not a string: {}", show(v))),
         },
-        Op::Min(n) => match v.as_f64() {
+        Op::Min(n) => match magnitude(v) {
             Some(x) if x >= *n => None,
             _ => fail(format!("actual: {}", show(v))),
         },
-        Op::Max(n) => match v.as_f64() {
+        Op::Max(n) => match magnitude(v) {
             Some(x) if x <= *n => None,
             _ => fail(format!("actual: {}", show(v))),
         },
@@ -550,6 +562,10 @@ mod tests {
         let t = transcript();
         assert!(eval("calls.caller.status", json!("completed"), &t).passed);
         assert!(eval("calls[0].duration_secs", json!({"min": 29, "max": 31}), &t).passed);
+        assert!(eval("ai.responses", json!({"min": 2, "max": 2}), &t).passed);
+        let r = eval("ai.responses", json!({"min": 3}), &t);
+        assert!(!r.passed);
+        assert!(r.message.contains("a list of 2") || r.message.contains("[{"), "{}", r.message);
         assert!(eval("server.residual_state", json!("none"), &t).passed);
         let r = eval("calls.caller.status", json!("failed"), &t);
         assert!(!r.passed);

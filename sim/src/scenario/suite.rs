@@ -80,7 +80,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
                     if !skip {
                         stack.push((path, shown_path));
                     }
-                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                    && entry.file_name() != crate::certify::MANIFEST_FILE
+                {
                     out.push(ScenarioFile {
                         name: name_of(&root, &path),
                         path: shown_path,
@@ -232,11 +234,15 @@ fn audio_of(art: &RunArtifacts) -> BTreeMap<String, CallAudio> {
 
 /// Loads, runs and evaluates one scenario file.
 pub fn run_file(file: &ScenarioFile, opts: &RunOptions) -> ScenarioRun {
+    match load_plan(file) {
+        Ok(plan) => run_loaded(file, plan, opts),
+        Err(message) => error_run(file, String::new(), message, true, Duration::ZERO),
+    }
+}
+
+/// Runs and evaluates an already validated plan.
+pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> ScenarioRun {
     let started = Instant::now();
-    let mut plan = match load_plan(file) {
-        Ok(p) => p,
-        Err(message) => return error_run(file, String::new(), message, true, started.elapsed()),
-    };
     if let Some(seed) = opts.seed {
         plan.seed = seed;
     }

@@ -1,0 +1,109 @@
+//! `callsim certify`: runs the bundled certification pack against a call server.
+
+use std::time::Duration;
+
+use super::output::summary_line;
+use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
+use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
+use crate::certify::{DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
+use crate::report::Outcome;
+use crate::scenario::Target;
+use crate::scenario::suite::RunOptions;
+
+/// `callsim certify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CertifyArgs {
+    /// Where and how (usually `--target http://HOST:PORT --target-config target.yaml`).
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The certification profile.
+    #[arg(long, default_value = DEFAULT_PROFILE_ID)]
+    pub profile_id: String,
+    /// Reports: `--json` writes the certification result document.
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+/// Runs `callsim certify`.
+pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
+    let pack = match Pack::bundled(&args.profile_id) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let target = match target_from(&args.target) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    if let Target::External(t) = &target
+        && !quiet
+    {
+        for line in external_instructions(t) {
+            println!("{line}");
+        }
+    }
+    println!(
+        "certifying against {} ({} v{}, pack sha256 {})",
+        pack.manifest.title,
+        pack.profile_id,
+        pack.manifest.version,
+        &pack.sha256()[..16]
+    );
+    let opts = RunOptions {
+        target,
+        seed: None,
+        wall_limit: Duration::from_secs(args.target.wall_limit),
+    };
+    let (result, runs) = certify(&pack, &opts, |req, run| {
+        let label = match run.report.outcome {
+            Outcome::Passed => "PASS ",
+            Outcome::Failed => "FAIL ",
+            Outcome::Error => "ERROR",
+            Outcome::Skipped => "SKIP ",
+        };
+        let optional = if req.mandatory { "" } else { " (optional)" };
+        println!("{label} {}{optional}: {}", req.id, req.title);
+        if run.report.outcome != Outcome::Passed {
+            if let Some(err) = &run.report.error {
+                println!("      {err}");
+            }
+            for a in run.report.assertions.iter().filter(|a| !a.passed) {
+                println!("      ✗ {}: expected it {}", a.path, a.expected);
+                for l in a.message.lines() {
+                    println!("        {l}");
+                }
+            }
+        }
+    });
+    let mut reports = args.reports.clone();
+    let json = reports.json.take();
+    let report = as_run_report(&result, &runs);
+    if let Err(e) = write_reports(&report, &runs, &reports, &pack.profile_id) {
+        eprintln!("error: cannot write a report: {e}");
+        return EXIT_ERROR;
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&result).unwrap_or_default() + "\n";
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: {}: {e}", path.display());
+            return EXIT_ERROR;
+        }
+    }
+    let (passed, failed, errors, skipped) = report.counts();
+    println!("{}", summary_line(passed, failed + errors, skipped));
+    if result.certified {
+        println!("CERTIFIED: {} (results sha256 {})", pack.profile_id, result.results_sha256);
+        EXIT_PASS
+    } else {
+        println!(
+            "NOT CERTIFIED: failed mandatory requirement(s): {}",
+            result.failed_requirements.join(", ")
+        );
+        if runs.iter().any(|r| r.input_error) { EXIT_ERROR } else { EXIT_FAIL }
+    }
+}
