@@ -33,7 +33,10 @@ pub async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return Ok(rejection.into_response()),
     };
-    Ok(ws.on_upgrade(move |socket| handle_socket(state, socket)))
+    // Media messages are ~300 bytes; a small read buffer avoids zero-filling 128 KiB per read.
+    Ok(ws
+        .read_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| handle_socket(state, socket)))
 }
 
 async fn handle_socket(state: AppState, socket: WebSocket) {

@@ -90,7 +90,16 @@ impl TungsteniteConnector {
         }
         let (socket, _response) = tokio::time::timeout(
             self.connect_timeout,
-            tokio_tungstenite::connect_async_with_config(request, None, true),
+            tokio_tungstenite::connect_async_with_config(
+                request,
+                Some(
+                    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                        // Messages are a few hundred bytes; tungstenite zero-fills its whole read
+                        // buffer on every read, so the 128 KiB default costs more than the traffic.
+                        .read_buffer_size(8 * 1024),
+                ),
+                true,
+            ),
         )
         .await
         .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;

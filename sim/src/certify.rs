@@ -24,7 +24,10 @@ pub const DEFAULT_PROFILE_ID: &str = "twilio-media-streams-realtime/v1";
 
 macro_rules! pack_file {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../scenarios/certification/v1/", $name)))
+        (
+            $name,
+            include_str!(concat!("../../scenarios/certification/v1/", $name)),
+        )
     };
 }
 
@@ -91,16 +94,25 @@ impl Pack {
                 "unknown certification profile `{profile_id}` (this callsim bundles `{DEFAULT_PROFILE_ID}`)"
             ));
         }
-        let files: Vec<(String, String)> =
-            V1.iter().map(|(n, t)| ((*n).to_string(), (*t).to_string())).collect();
+        let files: Vec<(String, String)> = V1
+            .iter()
+            .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
+            .collect();
         let manifest: Manifest = serde_norway::from_str(&files[0].1)
             .map_err(|e| format!("bundled manifest is invalid (a callsim bug): {e}"))?;
         for r in &manifest.requirements {
             if !files.iter().any(|(n, _)| *n == r.scenario) {
-                return Err(format!("requirement `{}` names a missing scenario `{}`", r.id, r.scenario));
+                return Err(format!(
+                    "requirement `{}` names a missing scenario `{}`",
+                    r.id, r.scenario
+                ));
             }
         }
-        Ok(Pack { profile_id: profile_id.to_string(), manifest, files })
+        Ok(Pack {
+            profile_id: profile_id.to_string(),
+            manifest,
+            files,
+        })
     }
 
     /// SHA-256 over every file name and text, in pack order.
@@ -181,7 +193,10 @@ pub fn certify(
             .map(|(_, t)| t.clone())
             .unwrap_or_default();
         let shown = format!("certification/v{}/{}", pack.manifest.version, req.scenario);
-        let file = ScenarioFile { name: req.id.clone(), path: shown.clone().into() };
+        let file = ScenarioFile {
+            name: req.id.clone(),
+            path: shown.clone().into(),
+        };
         let run = match parse_str(Path::new(&shown), text)
             .and_then(|loaded| build_plan(&loaded, &req.id))
         {
@@ -267,7 +282,14 @@ mod tests {
         let pack = Pack::bundled(DEFAULT_PROFILE_ID).unwrap();
         assert_eq!(pack.manifest.version, 1);
         assert!(pack.manifest.requirements.len() >= 10);
-        assert!(pack.manifest.requirements.iter().filter(|r| r.mandatory).count() >= 10);
+        assert!(
+            pack.manifest
+                .requirements
+                .iter()
+                .filter(|r| r.mandatory)
+                .count()
+                >= 10
+        );
         assert_eq!(pack.sha256(), pack.sha256());
         assert_eq!(pack.sha256().len(), 64);
         for r in &pack.manifest.requirements {
@@ -275,6 +297,10 @@ mod tests {
             let loaded = parse_str(Path::new(&r.scenario), text.clone()).unwrap();
             build_plan(&loaded, &r.id).unwrap();
         }
-        assert!(Pack::bundled("other/v9").unwrap_err().contains("unknown certification profile"));
+        assert!(
+            Pack::bundled("other/v9")
+                .unwrap_err()
+                .contains("unknown certification profile")
+        );
     }
 }

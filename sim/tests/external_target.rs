@@ -32,7 +32,11 @@ fn call_server_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -123,7 +127,11 @@ fn callsim(args: &[&str], server: &Server, ai_port: u16, twilio_port: u16, dir: 
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn certification(path: &Path) -> serde_json::Value {
@@ -137,7 +145,11 @@ fn run_and_certify_pass_against_the_fixed_server() {
     let dir = tempfile::tempdir().unwrap();
 
     let out = callsim(
-        &["run", "scenarios/seed/inbound-empty-ai-prompt.yaml", "scenarios/security/unsigned-stream.yaml"],
+        &[
+            "run",
+            "scenarios/seed/inbound-empty-ai-prompt.yaml",
+            "scenarios/security/unsigned-stream.yaml",
+        ],
         &server,
         ai,
         tw,
@@ -145,19 +157,36 @@ fn run_and_certify_pass_against_the_fixed_server() {
     );
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
-    assert!(printed.contains(&format!("ws://127.0.0.1:{ai}/v1/realtime")), "{printed}");
+    assert!(
+        printed.contains(&format!("ws://127.0.0.1:{ai}/v1/realtime")),
+        "{printed}"
+    );
     assert!(printed.contains("2 passed, 0 failed"), "{printed}");
 
     let json = dir.path().join("cert.json");
-    let out = callsim(&["certify", "--json", json.to_str().unwrap()], &server, ai, tw, dir.path());
+    let out = callsim(
+        &["certify", "--json", json.to_str().unwrap()],
+        &server,
+        ai,
+        tw,
+        dir.path(),
+    );
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(0), "{printed}");
-    assert!(printed.contains("CERTIFIED: twilio-media-streams-realtime/v1"), "{printed}");
+    assert!(
+        printed.contains("CERTIFIED: twilio-media-streams-realtime/v1"),
+        "{printed}"
+    );
     let result = certification(&json);
     assert_eq!(result["certified"], true);
     assert_eq!(result["profile_id"], "twilio-media-streams-realtime/v1");
     assert_eq!(result["pack_sha256"].as_str().unwrap().len(), 64);
-    assert!(result["target"].as_str().unwrap().contains(&server.port.to_string()));
+    assert!(
+        result["target"]
+            .as_str()
+            .unwrap()
+            .contains(&server.port.to_string())
+    );
 }
 
 #[test]
@@ -166,16 +195,27 @@ fn certify_fails_against_the_legacy_server_and_names_the_requirement() {
     let server = start_server("legacy", ai, tw, &[]);
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("cert.json");
-    let out = callsim(&["certify", "--json", json.to_str().unwrap()], &server, ai, tw, dir.path());
+    let out = callsim(
+        &["certify", "--json", json.to_str().unwrap()],
+        &server,
+        ai,
+        tw,
+        dir.path(),
+    );
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(1), "{printed}");
     assert!(
-        printed.contains("NOT CERTIFIED: failed mandatory requirement(s): prompt.no-cross-direction-fallback"),
+        printed.contains(
+            "NOT CERTIFIED: failed mandatory requirement(s): prompt.no-cross-direction-fallback"
+        ),
         "{printed}"
     );
     let result = certification(&json);
     assert_eq!(result["certified"], false);
-    assert_eq!(result["failed_requirements"], serde_json::json!(["prompt.no-cross-direction-fallback"]));
+    assert_eq!(
+        result["failed_requirements"],
+        serde_json::json!(["prompt.no-cross-direction-fallback"])
+    );
     let failed = result["requirements"]
         .as_array()
         .unwrap()
@@ -183,7 +223,10 @@ fn certify_fails_against_the_legacy_server_and_names_the_requirement() {
         .find(|r| r["id"] == "prompt.no-cross-direction-fallback")
         .unwrap();
     let evidence = failed["evidence"].to_string();
-    assert!(evidence.contains("cert-empty.outbound_prompt"), "{evidence}");
+    assert!(
+        evidence.contains("cert-empty.outbound_prompt"),
+        "{evidence}"
+    );
 }
 
 #[test]
@@ -192,7 +235,13 @@ fn certify_fails_the_signature_requirements_when_validation_is_off() {
     let server = start_server("fixed", ai, tw, &["--insecure-skip-signature-validation"]);
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("cert.json");
-    let out = callsim(&["certify", "--json", json.to_str().unwrap()], &server, ai, tw, dir.path());
+    let out = callsim(
+        &["certify", "--json", json.to_str().unwrap()],
+        &server,
+        ai,
+        tw,
+        dir.path(),
+    );
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(1), "{printed}");
     let result = certification(&json);

@@ -97,13 +97,20 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
     let (passed, failed, errors, skipped) = report.counts();
     println!("{}", summary_line(passed, failed + errors, skipped));
     if result.certified {
-        println!("CERTIFIED: {} (results sha256 {})", pack.profile_id, result.results_sha256);
+        println!(
+            "CERTIFIED: {} (results sha256 {})",
+            pack.profile_id, result.results_sha256
+        );
         EXIT_PASS
     } else {
         println!(
             "NOT CERTIFIED: failed mandatory requirement(s): {}",
             result.failed_requirements.join(", ")
         );
-        if runs.iter().any(|r| r.input_error) { EXIT_ERROR } else { EXIT_FAIL }
+        if runs.iter().any(|r| r.input_error) {
+            EXIT_ERROR
+        } else {
+            EXIT_FAIL
+        }
     }
 }

@@ -1001,7 +1001,7 @@ fn render_message_log(out: &mut String, t: &Transcript, call: &CallSummary) {
             out,
             "<p>AI session #{} received {} of audio.</p>\n",
             s.index,
-            fmt_ms(s.audio_received_ms)
+            fmt_ms(s.audio_received_s * 1000)
         );
     }
     out.push_str("</div>\n");
@@ -1066,7 +1066,7 @@ mod tests {
                 error: None,
             }],
             errors_sent: vec![],
-            audio_received_ms: 58_000,
+            audio_received_s: 58,
         }
     }
 

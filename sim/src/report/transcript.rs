@@ -191,8 +191,11 @@ pub struct SessionSummary {
     pub truncates: Vec<TruncateSummary>,
     /// Error codes the mock sent.
     pub errors_sent: Vec<String>,
-    /// Audio received, ms.
-    pub audio_received_ms: u64,
+    /// Seconds of caller audio the session received.
+    ///
+    /// Rounded to the second: a caller frame that arrives at the instant a session expires or
+    /// drops may be counted by either session, and the transcript must not depend on which.
+    pub audio_received_s: u64,
 }
 
 /// One truncate request.

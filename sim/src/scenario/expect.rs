@@ -565,7 +565,11 @@ mod tests {
         assert!(eval("ai.responses", json!({"min": 2, "max": 2}), &t).passed);
         let r = eval("ai.responses", json!({"min": 3}), &t);
         assert!(!r.passed);
-        assert!(r.message.contains("a list of 2") || r.message.contains("[{"), "{}", r.message);
+        assert!(
+            r.message.contains("a list of 2") || r.message.contains("[{"),
+            "{}",
+            r.message
+        );
         assert!(eval("server.residual_state", json!("none"), &t).passed);
         let r = eval("calls.caller.status", json!("failed"), &t);
         assert!(!r.passed);

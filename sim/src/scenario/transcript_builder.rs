@@ -256,7 +256,7 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
                     .iter()
                     .map(|e| e.code.clone().unwrap_or_else(|| e.message.clone()))
                     .collect(),
-                audio_received_ms: s.audio_received_ms,
+                audio_received_s: (s.audio_received_ms + 500) / 1000,
             }
         })
         .collect();

@@ -510,7 +510,16 @@ pub async fn open_stream(
     }
     match timeout(
         env.webhook_timeout,
-        tokio_tungstenite::connect_async_with_config(request, None, true),
+        tokio_tungstenite::connect_async_with_config(
+            request,
+            Some(
+                tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                    // Messages are a few hundred bytes; tungstenite zero-fills its whole read
+                    // buffer on every read, so the 128 KiB default costs more than the traffic.
+                    .read_buffer_size(8 * 1024),
+            ),
+            true,
+        ),
     )
     .await
     {
