@@ -11,11 +11,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Outcome, RunReport, ScenarioReport};
+use crate::report::{Outcome, RunReport};
 use crate::scenario::expect::AssertionResult;
 use crate::scenario::load::parse_str;
 use crate::scenario::plan::build_plan;
-use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, run_loaded};
+use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, run_loaded};
 
 /// File name of a pack's manifest.
 pub const MANIFEST_FILE: &str = "profile.yaml";
@@ -201,11 +201,13 @@ pub fn certify(
             .and_then(|loaded| build_plan(&loaded, &req.id))
         {
             Ok(plan) => run_loaded(&file, plan, opts),
-            Err(e) => {
-                let mut run = run_loaded_error(&file, e.to_string());
-                run.report.title = req.title.clone();
-                run
-            }
+            Err(e) => error_run(
+                &file,
+                req.title.clone(),
+                e.to_string(),
+                true,
+                Duration::ZERO,
+            ),
         };
         each(req, &run);
         results.push(RequirementResult {
@@ -241,27 +243,6 @@ pub fn certify(
         results_sha256: hex(&h.finalize()),
     };
     (result, runs)
-}
-
-fn run_loaded_error(file: &ScenarioFile, message: String) -> ScenarioRun {
-    ScenarioRun {
-        report: ScenarioReport {
-            name: file.name.clone(),
-            file: file.path.display().to_string(),
-            title: String::new(),
-            tags: Vec::new(),
-            outcome: Outcome::Error,
-            assertions: Vec::new(),
-            error: Some(message),
-            runs: 1,
-            passed_runs: 0,
-            transcript: None,
-        },
-        plan: None,
-        audio: Default::default(),
-        wall: Duration::ZERO,
-        input_error: true,
-    }
 }
 
 /// The runs as a run report (for the JUnit and HTML outputs).

@@ -220,3 +220,60 @@ async fn report_screenshot_is_rendered() {
     );
     keep(&shot);
 }
+
+/// The report of a real run: the seed pack against the legacy reference server, rendered by
+/// `callsim run --html`, must open cleanly and highlight the wrong prompt.
+#[tokio::test]
+async fn legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium() {
+    if !chromium_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("legacy-seed.html");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callsim"))
+        .args(["-q", "run", "--profile", "legacy", "--html"])
+        .arg(&page)
+        .args([
+            "scenarios/seed/inbound-empty-ai-prompt.yaml",
+            "scenarios/seed/outbound-empty-outbound-prompt.yaml",
+            "scenarios/seed/both-prompts-set.yaml",
+        ])
+        .current_dir(&repo)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    keep(&page);
+    let (dom, stderr) = chromium(dir.path(), &page, &["--dump-dom".to_owned()]).await;
+    assert!(dom.contains("<header id=\"summary\">"));
+    assert!(
+        dom.contains("1 passed") && dom.contains("2 failed"),
+        "summary counts"
+    );
+    assert!(dom.contains("data-outcome=\"failed\""));
+    assert!(
+        dom.contains("Inbound call <code>caller</code> received tenant acme's OUTBOUND prompt")
+    );
+    assert!(
+        dom.contains("Outbound call <code>callee</code> received tenant acme's INBOUND prompt")
+    );
+    assert!(
+        dom.contains("class=\"audio-heard\""),
+        "caller audio is embedded"
+    );
+    let console: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .collect();
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
+}

@@ -1,39 +1,10 @@
-//! G.711 µ-law and A-law, private to the mock so it does not depend on `sim::audio`.
+//! G.711 for the mock: µ-law from `sim::audio`, A-law here.
 //!
 //! The VAD must measure energy on linear samples (µ-law digital silence is 0xFF/0x7F, not 0x00),
 //! and scripted replies are encoded into whatever output format the session negotiated.
 
-const BIAS: i32 = 0x84;
-const CLIP: i32 = 32_635;
-
-/// Decodes one µ-law byte to a linear 16-bit sample.
-pub(crate) fn ulaw_decode(byte: u8) -> i16 {
-    let b = !byte;
-    let sign = b & 0x80;
-    let exponent = i32::from((b >> 4) & 0x07);
-    let mantissa = i32::from(b & 0x0F);
-    let magnitude = (((mantissa << 3) + BIAS) << exponent) - BIAS;
-    let value = if sign != 0 { -magnitude } else { magnitude };
-    i16::try_from(value).unwrap_or(if value < 0 { i16::MIN } else { i16::MAX })
-}
-
-/// Encodes one linear 16-bit sample as µ-law.
-pub(crate) fn ulaw_encode(sample: i16) -> u8 {
-    let mut s = i32::from(sample);
-    let sign: u8 = if s < 0 { 0x80 } else { 0 };
-    if s < 0 {
-        s = -s;
-    }
-    s = s.min(CLIP) + BIAS;
-    let mut exponent: u8 = 7;
-    let mut mask = 0x4000;
-    while exponent > 0 && s & mask == 0 {
-        exponent -= 1;
-        mask >>= 1;
-    }
-    let mantissa = u8::try_from((s >> (i32::from(exponent) + 3)) & 0x0F).unwrap_or(0);
-    !(sign | (exponent << 4) | mantissa)
-}
+// µ-law is `sim::audio`'s table-driven codec; A-law only exists here.
+pub(crate) use crate::audio::{decode as ulaw_decode, encode as ulaw_encode};
 
 /// Decodes one A-law byte to a linear 16-bit sample.
 pub(crate) fn alaw_decode(byte: u8) -> i16 {

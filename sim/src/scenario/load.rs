@@ -46,8 +46,21 @@ pub fn load_file(file: &Path) -> Result<LoadedScenario, ScenarioError> {
 
 /// Parses scenario text; `file` is only used in messages.
 pub fn parse_str(file: &Path, source: String) -> Result<LoadedScenario, ScenarioError> {
-    let de = serde_norway::Deserializer::from_str(&source);
-    let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|err| {
+    let raw: RawScenario = parse_yaml(file, &source)?;
+    Ok(LoadedScenario {
+        file: file.to_path_buf(),
+        source,
+        raw,
+    })
+}
+
+/// Parses YAML into `T`, reporting the file, line, column and key path of the first error.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    source: &str,
+) -> Result<T, ScenarioError> {
+    let de = serde_norway::Deserializer::from_str(source);
+    serde_path_to_error::deserialize(de).map_err(|err| {
         let key = err.path().to_string();
         let inner = err.into_inner();
         let location = inner.location().map(|l| Location {
@@ -60,11 +73,6 @@ pub fn parse_str(file: &Path, source: String) -> Result<LoadedScenario, Scenario
             key: if key == "." { String::new() } else { key },
             message: strip_location(&inner.to_string()),
         }
-    })?;
-    Ok(LoadedScenario {
-        file: file.to_path_buf(),
-        source,
-        raw,
     })
 }
 

@@ -122,7 +122,8 @@ pub struct ScenarioRun {
     pub input_error: bool,
 }
 
-fn error_run(
+/// The result of a scenario that could not run.
+pub(crate) fn error_run(
     file: &ScenarioFile,
     title: String,
     message: String,

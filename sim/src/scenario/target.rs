@@ -195,20 +195,7 @@ impl ExternalTarget {
                         file: path.to_path_buf(),
                         source,
                     })?;
-                let de = serde_norway::Deserializer::from_str(&loaded);
-                serde_path_to_error::deserialize::<_, RawTargetFile>(de).map_err(|err| {
-                    let key = err.path().to_string();
-                    let inner = err.into_inner();
-                    ScenarioError::Invalid {
-                        file: path.to_path_buf(),
-                        location: inner.location().map(|l| super::error::Location {
-                            line: l.line(),
-                            column: l.column(),
-                        }),
-                        key: if key == "." { String::new() } else { key },
-                        message: inner.to_string(),
-                    }
-                })?
+                super::load::parse_yaml::<RawTargetFile>(path, &loaded)?
             }
             None => RawTargetFile::default(),
         };
