@@ -1007,6 +1007,11 @@ fn render_message_log(out: &mut String, t: &Transcript, call: &CallSummary) {
     out.push_str("</div>\n");
 }
 
+/// Longest audio embedded per player. A 16-bit WAV of a whole 25-minute call is 24 MB before
+/// base64, which makes the report too heavy to open; the first minutes are what a person
+/// listens to when checking a greeting or a barge-in.
+const MAX_EMBEDDED_AUDIO_MS: u64 = 120_000;
+
 fn render_audio(out: &mut String, audio: &CallAudio) {
     out.push_str("<div class=\"audio\">\n<h4>Audio</h4>\n");
     for (label, class, bytes) in [
@@ -1017,11 +1022,24 @@ fn render_audio(out: &mut String, audio: &CallAudio) {
             w!(out, "<div><label>{label}</label> no audio</div>\n");
             continue;
         }
-        let b64 = base64::engine::general_purpose::STANDARD.encode(crate::audio::wav_bytes(bytes));
+        let total_ms = crate::audio::mulaw_ms(bytes.len());
+        let keep = bytes
+            .len()
+            .min(usize::try_from(MAX_EMBEDDED_AUDIO_MS * 8).unwrap_or(usize::MAX));
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(crate::audio::wav_bytes(&bytes[..keep]));
+        let note = if keep < bytes.len() {
+            format!(
+                "{} (first {} embedded)",
+                fmt_ms(total_ms),
+                fmt_ms(MAX_EMBEDDED_AUDIO_MS)
+            )
+        } else {
+            fmt_ms(total_ms)
+        };
         w!(
             out,
-            "<div><label>{label}</label><audio controls preload=\"metadata\" class=\"{class}\" src=\"data:audio/wav;base64,{b64}\"></audio> {}</div>\n",
-            fmt_ms(crate::audio::mulaw_ms(bytes.len()))
+            "<div><label>{label}</label><audio controls preload=\"metadata\" class=\"{class}\" src=\"data:audio/wav;base64,{b64}\"></audio> {note}</div>\n"
         );
     }
     out.push_str("</div>\n");
