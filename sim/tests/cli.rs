@@ -235,3 +235,27 @@ fn serve_ai_prints_its_address_first() {
     let _ = child.wait();
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line:?}");
 }
+
+#[test]
+fn repeat_reports_a_pass_rate_per_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = callsim(&[
+        "run",
+        "--repeat",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+        QUICK[2],
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("passed 3/3 runs"), "{}", stdout(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["scenarios"][0]["runs"], 3);
+    assert_eq!(report["scenarios"][0]["passed_runs"], 3);
+
+    let out = callsim(&["run", "--repeat", "2", "--profile", "legacy", QUICK[0]]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("passed 0/2 runs"), "{}", stdout(&out));
+}
