@@ -127,21 +127,6 @@ fn malformed_scenarios_exit_2_naming_file_line_column_and_key() {
 }
 
 #[test]
-fn two_runs_write_identical_json_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = dir.path().join("a.json");
-    let b = dir.path().join("b.json");
-    for path in [&a, &b] {
-        let mut args = vec!["run", "--jobs", "1", "--json", path.to_str().unwrap()];
-        args.extend_from_slice(QUICK);
-        assert_eq!(callsim(&args).status.code(), Some(0));
-    }
-    let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-    assert!(!a.is_empty());
-    assert!(a == b, "the two JSON reports differ");
-}
-
-#[test]
 fn hash_shards_cover_every_scenario_once_and_merge_to_a_single_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
