@@ -194,6 +194,29 @@ fn stream_summary(c: &CallRecord) -> Option<StreamSummary> {
     })
 }
 
+/// The summary of a scenario call that never reached Twilio (an outbound call the server
+/// refused to place).
+fn not_placed(call: &super::plan::CallPlan) -> CallSummary {
+    CallSummary {
+        name: call.name.clone(),
+        tenant: call.tenant.clone(),
+        direction: call.direction.as_str().to_string(),
+        call_sid: String::new(),
+        status: "not-placed".into(),
+        duration_secs: None,
+        started_at_ms: u64::try_from(call.start.as_millis()).unwrap_or(u64::MAX),
+        ended_at_ms: None,
+        webhooks: Vec::new(),
+        stream: None,
+        status_callbacks: Vec::new(),
+        errors: Vec::new(),
+        ai_sessions: Vec::new(),
+        instructions: None,
+        prompt_source: "none".into(),
+        direction_mixup: false,
+    }
+}
+
 /// Builds the transcript of a run.
 pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
     let catalog = PromptCatalog::new(&art.revisions);
@@ -262,7 +285,7 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
         .collect();
     responses.sort_by_key(|r| (r.at_ms, r.session));
 
-    let calls = art
+    let calls: Vec<CallSummary> = art
         .calls
         .iter()
         .enumerate()
@@ -325,6 +348,15 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
             }
         })
         .collect();
+
+    // A scenario call with no Twilio record never happened: the server refused to place it.
+    let mut calls: Vec<CallSummary> = calls;
+    for (i, planned) in plan.calls.iter().enumerate() {
+        if !calls.iter().any(|c| c.name == planned.name) {
+            let at = calls.len().min(i);
+            calls.insert(at, not_placed(planned));
+        }
+    }
 
     let mut rev_counter: BTreeMap<String, u32> = BTreeMap::new();
     let tenant_changes = plan
@@ -417,6 +449,29 @@ mod tests {
         assert_eq!(cat.classify(DEFAULT_INSTRUCTIONS), "openai-default");
         assert_eq!(cat.classify("You are the receptionist for Acme."), "other");
         assert_eq!(cat.classify(""), "empty");
+    }
+
+    #[test]
+    fn a_call_twilio_never_saw_is_reported_as_not_placed() {
+        let text = "title: t\ntenants:\n  acme:\n    business_name: Acme\ncalls:\n  - name: out\n    tenant: acme\n    direction: outbound\n";
+        let loaded =
+            crate::scenario::load::parse_str(std::path::Path::new("t.yaml"), text.into()).unwrap();
+        let plan = crate::scenario::plan::build_plan(&loaded, "t").unwrap();
+        let art = RunArtifacts {
+            calls: Vec::new(),
+            sessions: Vec::new(),
+            open_sessions: 0,
+            residual: serde_json::json!("none"),
+            revisions: Vec::new(),
+            change_statuses: Vec::new(),
+            simulated_ms: 0,
+            target: "test".into(),
+        };
+        let t = build_transcript(&plan, &art);
+        assert_eq!(t.calls.len(), 1);
+        assert_eq!(t.calls[0].name, "out");
+        assert_eq!(t.calls[0].status, "not-placed");
+        assert_eq!(t.calls[0].prompt_source, "none");
     }
 
     #[test]
