@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::report::{Outcome, RunReport};
 use crate::scenario::expect::AssertionResult;
 use crate::scenario::load::parse_str;
-use crate::scenario::plan::build_plan;
 use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, run_loaded};
+use crate::scenario::validate::build_plan;
 
 /// File name of a pack's manifest.
 pub const MANIFEST_FILE: &str = "profile.yaml";

@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod error;
 pub mod expect;
+mod inputs;
 pub mod load;
 pub mod model;
 pub mod plan;
@@ -11,9 +12,11 @@ pub mod runner;
 pub mod suite;
 pub mod target;
 pub mod transcript_builder;
+pub mod validate;
 
 pub use error::{Location, ScenarioError};
 pub use load::{LoadedScenario, load_file};
-pub use plan::{Plan, build_plan};
+pub use plan::Plan;
 pub use runner::{HarnessError, run_plan};
 pub use target::{ExternalTarget, Profile, Target};
+pub use validate::build_plan;

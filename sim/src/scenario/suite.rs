@@ -12,10 +12,11 @@ use serde_json::Value;
 use super::expect::{AssertionResult, evaluate};
 use super::load::load_file;
 use super::model::RawSnapshotPart;
-use super::plan::{ClockMode, Plan, build_plan};
+use super::plan::{ClockMode, Plan};
 use super::runner::run_plan;
 use super::target::Target;
 use super::transcript_builder::{RunArtifacts, build_transcript};
+use super::validate::build_plan;
 use crate::report::html::CallAudio;
 use crate::report::{Outcome, ScenarioReport, Transcript};
 

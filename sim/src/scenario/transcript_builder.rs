@@ -456,7 +456,7 @@ mod tests {
         let text = "title: t\ntenants:\n  acme:\n    business_name: Acme\ncalls:\n  - name: out\n    tenant: acme\n    direction: outbound\n";
         let loaded =
             crate::scenario::load::parse_str(std::path::Path::new("t.yaml"), text.into()).unwrap();
-        let plan = crate::scenario::plan::build_plan(&loaded, "t").unwrap();
+        let plan = crate::scenario::validate::build_plan(&loaded, "t").unwrap();
         let art = RunArtifacts {
             calls: Vec::new(),
             sessions: Vec::new(),
