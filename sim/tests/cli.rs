@@ -244,3 +244,31 @@ fn repeat_reports_a_pass_rate_per_scenario() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("passed 0/2 runs"), "{}", stdout(&out));
 }
+
+#[test]
+fn clock_real_runs_the_in_process_server_in_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = bad_scenario(
+        dir.path(),
+        "real.yaml",
+        "title: real clock\nclock: real\ntenants:\n  acme: { business_name: Acme, inbound_prompt: \"Answer calls for Acme.\" }\ncalls:\n  - tenant: acme\n    direction: inbound\n    timeline: [{ silence: 1s }, { tone: { for: 500ms } }, { silence: 500ms }]\nexpect:\n  - calls.call-0.status: completed\n  - calls.call-0.prompt_source: acme.inbound_prompt\n",
+    );
+    let json = dir.path().join("r.json");
+    let started = std::time::Instant::now();
+    let out = callsim(&[
+        "run",
+        "--json",
+        json.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+    ]);
+    let wall = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let simulated = report["scenarios"][0]["transcript"]["simulated_ms"]
+        .as_u64()
+        .unwrap();
+    // On the real clock the 2-second call takes at least 2 seconds of wall time.
+    assert!(simulated >= 2000, "{simulated}");
+    assert!(wall >= std::time::Duration::from_millis(2000), "{wall:?}");
+}
