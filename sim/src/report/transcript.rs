@@ -229,6 +229,9 @@ pub struct ResponseSummary {
     pub prompt_source: String,
     /// Final status.
     pub status: String,
+    /// The function the model called in this response, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<String>,
 }
 
 /// The prompt ledger.

@@ -239,6 +239,7 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
                     prompt_source: catalog.classify(&r.instructions),
                     instructions: r.instructions.clone(),
                     status: r.status.clone(),
+                    tool_call: r.tool_call.clone(),
                 });
             }
             SessionSummary {

@@ -105,6 +105,7 @@ pub(super) fn transcript(calls: Vec<CallSummary>, sessions: Vec<SessionSummary>)
             instructions: s.instructions.clone(),
             prompt_source: s.prompt_source.clone(),
             status: "completed".into(),
+            tool_call: None,
         })
         .collect();
     Transcript {

@@ -340,6 +340,7 @@ mod tests {
                 instructions: "x".into(),
                 prompt_source: "acme.inbound_prompt".into(),
                 status: "completed".into(),
+                tool_call: None,
             })
             .collect();
         let mut out = String::new();
