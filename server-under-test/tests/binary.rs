@@ -125,3 +125,43 @@ async fn missing_auth_token_is_a_startup_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--twilio-auth-token"));
     assert!(output.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "https://x.test",
+            "--twilio-auth-token",
+            "t",
+            "--db",
+            ":memory:",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.starts_with("listening on "), "{first:?}");
+    // The workspace forbids unsafe code, so the signal goes through the `kill` command.
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server exits within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
