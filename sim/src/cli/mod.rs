@@ -49,9 +49,10 @@ pub enum Command {
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        // The in-process reference server logs its own warnings (e.g. `[PROMPT_MISMATCH]`);
-        // they belong to verbose output, not to the result lines.
-        (false, 0) => "error",
+        // The in-process reference server logs its own warnings and errors (e.g.
+        // `[PROMPT_MISMATCH]`, "realtime API unavailable"); they are part of what a scenario
+        // provokes, so they belong to verbose output, not between the result lines.
+        (false, 0) => "error,server_under_test=off",
         (false, 1) => "warn",
         (false, 2) => "info",
         (false, _) => "debug",
