@@ -330,3 +330,51 @@ pub fn snapshot_value(plan: &Plan, transcript: &Transcript) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenarios_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+
+    #[test]
+    fn discovery_names_files_after_their_path_and_skips_the_certification_pack() {
+        let files = discover(&[scenarios_dir()]).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert!(names.contains(&"seed/inbound-empty-ai-prompt"), "{names:?}");
+        assert!(names.contains(&"long/two-hour-call"), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.starts_with("certification/")),
+            "{names:?}"
+        );
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn a_pack_named_explicitly_runs_without_its_manifest() {
+        let files = discover(&[scenarios_dir().join("certification/v1")]).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert!(
+            names.contains(&"certification/v1/prompt-direction"),
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n.ends_with("/profile")), "{names:?}");
+    }
+
+    #[test]
+    fn a_single_file_keeps_its_name_relative_to_the_scenarios_root() {
+        let file = scenarios_dir().join("seed/both-prompts-set.yaml");
+        let files = discover(&[file]).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "seed/both-prompts-set");
+        assert!(
+            discover(&[scenarios_dir().join("nope")])
+                .unwrap_err()
+                .contains("nope")
+        );
+    }
+}
