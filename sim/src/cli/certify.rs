@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use super::output::summary_line;
+use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::certify::{DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
-use crate::report::Outcome;
 use crate::scenario::Target;
 use crate::scenario::suite::RunOptions;
 
@@ -60,25 +59,13 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         wall_limit: Duration::from_secs(args.target.wall_limit),
     };
     let (result, runs) = certify(&pack, &opts, |req, run| {
-        let label = match run.report.outcome {
-            Outcome::Passed => "PASS ",
-            Outcome::Failed => "FAIL ",
-            Outcome::Error => "ERROR",
-            Outcome::Skipped => "SKIP ",
-        };
+        // The scenario of a requirement is named after the requirement id, so the usual
+        // result lines read `PASS  prompt.direction …`; the title says what it demands.
         let optional = if req.mandatory { "" } else { " (optional)" };
-        println!("{label} {}{optional}: {}", req.id, req.title);
-        if run.report.outcome != Outcome::Passed {
-            if let Some(err) = &run.report.error {
-                println!("      {err}");
-            }
-            for a in run.report.assertions.iter().filter(|a| !a.passed) {
-                println!("      ✗ {}: expected it {}", a.path, a.expected);
-                for l in a.message.lines() {
-                    println!("        {l}");
-                }
-            }
+        for line in scenario_lines(run, false) {
+            println!("{line}");
         }
+        println!("      {}{optional}", req.title);
     });
     let mut reports = args.reports.clone();
     let json = reports.json.take();

@@ -244,10 +244,11 @@ pub fn write_reports(
 }
 
 /// Exit code of a finished run.
-pub fn exit_code(runs: &[ScenarioRun]) -> u8 {
-    if runs.iter().any(|r| r.report.outcome == Outcome::Error) {
+pub fn exit_code(report: &RunReport) -> u8 {
+    let (_, failed, errors, _) = report.counts();
+    if errors > 0 {
         EXIT_ERROR
-    } else if runs.iter().any(|r| r.report.outcome == Outcome::Failed) {
+    } else if failed > 0 {
         EXIT_FAIL
     } else {
         EXIT_PASS
@@ -344,7 +345,7 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
         println!("{errors} scenario(s) could not run (input or harness error)");
     }
     println!("{}", summary_line(passed, failed + errors, skipped));
-    exit_code(&runs)
+    exit_code(&report)
 }
 
 /// `callsim merge-reports`.
@@ -379,11 +380,5 @@ pub fn merge(args: MergeArgs) -> u8 {
     }
     let (passed, failed, errors, skipped) = merged.counts();
     println!("{}", summary_line(passed, failed + errors, skipped));
-    if errors > 0 {
-        EXIT_ERROR
-    } else if failed > 0 {
-        EXIT_FAIL
-    } else {
-        EXIT_PASS
-    }
+    exit_code(&merged)
 }
