@@ -1,5 +1,5 @@
-//! `call-server`: parse the command line, bind, print `listening on ADDR`, serve until
-//! SIGINT/SIGTERM.
+//! `call-server`: parse the command line, install the SIGINT/SIGTERM handlers, bind, print
+//! `listening on ADDR`, serve until SIGINT/SIGTERM.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,32 +8,60 @@ use clap::Parser;
 use server_under_test::{Args, Config, serve};
 use tracing_subscriber::EnvFilter;
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// The shutdown signals, registered with the OS before the listening line is printed.
+///
+/// tokio's `ctrl_c()` and `signal()` futures only register their handler when first polled, and
+/// `serve` polls its shutdown future only once it runs; a harness that signals the process the
+/// instant it reads `listening on` would hit the default disposition and see exit 143. Creating
+/// the streams here installs the handlers immediately.
+struct ShutdownSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers for SIGTERM and SIGINT.
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    /// Completes when the first of the signals arrives.
+    async fn recv(self) {
+        #[cfg(unix)]
+        {
+            let Self {
+                mut terminate,
+                mut interrupt,
+            } = self;
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            let Self {} = self;
+            // Outside unix, Ctrl-C registers when first polled; there is no SIGTERM to race.
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %err, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 #[tokio::main]
@@ -50,6 +78,13 @@ async fn main() -> ExitCode {
         eprintln!("call-server: {err}");
         return ExitCode::from(2);
     }
+    let signals = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("call-server: cannot install the SIGINT/SIGTERM handlers: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -73,7 +108,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     tracing::info!(%addr, profile = %config.profile, "call-server started");
-    match serve(listener, config, shutdown_signal()).await {
+    match serve(listener, config, signals.recv()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("call-server: {err}");
