@@ -3,6 +3,7 @@
 pub mod html;
 pub mod junit;
 pub mod run_report;
+pub mod shorten;
 pub mod transcript;
 
 pub use run_report::{Outcome, RunReport, ScenarioReport};

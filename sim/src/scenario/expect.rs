@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::plan::TenantPlan;
+use crate::report::shorten::shorten_message;
 
 /// One segment of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,11 +491,13 @@ pub fn evaluate(exp: &Expectation, transcript: &Value) -> AssertionResult {
         .map(describe)
         .collect::<Vec<_>>()
         .join(" and ");
+    // Values are shortened here, once: the full values stay in the transcript, so a 10 MB
+    // prompt is not copied again into the record's message and diff.
     let result = |passed: bool, message: String| AssertionResult {
         path: exp.path.clone(),
         passed,
-        expected: expected.clone(),
-        message,
+        expected: shorten_message(&expected),
+        message: shorten_message(&message),
     };
     let selected = match select(transcript, &exp.segments) {
         Ok(values) => values,
