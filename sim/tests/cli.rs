@@ -272,3 +272,187 @@ fn clock_real_runs_the_in_process_server_in_real_time() {
     assert!(simulated >= 2000, "{simulated}");
     assert!(wall >= std::time::Duration::from_millis(2000), "{wall:?}");
 }
+
+/// The pointer that follows a shortened value on the terminal.
+const FULL_VALUE_POINTER: &str = "(full value in --json/--html report)";
+
+/// A scenario whose inbound and outbound prompts are `chars` characters each (multi-byte
+/// characters included, so a cut at a byte offset would show) and whose expectations fail on
+/// the call's instructions, which carry the inbound prompt.
+fn huge_prompt_scenario(dir: &Path, chars: usize) -> PathBuf {
+    let prompt = |seed: &str| {
+        let mut text = format!("You are the {seed} agent of Acme Dental. ");
+        while text.chars().count() < chars - "Goodbye.".len() {
+            text.push_str("Answer politely, café hours are 9–5. ");
+        }
+        text.truncate(
+            text.char_indices()
+                .nth(chars - "Goodbye.".len())
+                .map_or(text.len(), |(i, _)| i),
+        );
+        text.push_str("Goodbye.");
+        assert_eq!(text.chars().count(), chars);
+        text
+    };
+    let body = format!(
+        "title: huge prompts\nseed: 7\ntenants:\n  acme:\n    business_name: Acme\n    \
+         inbound_prompt: \"{}\"\n    outbound_prompt: \"{}\"\ncalls:\n  - name: caller\n    \
+         tenant: acme\n    direction: inbound\n    timeline: [{{ silence: 1s }}, {{ speech: 1s }}, {{ silence: 2s }}]\n\
+         expect:\n  - calls.caller.instructions: {{ contains: \"a sentence that is not there\" }}\n  \
+         - calls.caller.instructions: {{ same_as: tenant.acme.outbound_prompt }}\n",
+        prompt("inbound"),
+        prompt("outbound")
+    );
+    bad_scenario(dir, "huge-prompts.yaml", &body)
+}
+
+#[test]
+fn huge_values_print_a_bounded_number_of_bytes_and_are_stored_once() {
+    const CHARS: usize = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = huge_prompt_scenario(dir.path(), CHARS);
+    let json = dir.path().join("r.json");
+    let out = callsim(&[
+        "run",
+        "--json",
+        json.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    // Two failed assertions, each quoting the prompt several times, in a few kilobytes.
+    assert!(
+        text.len() < 24_000,
+        "{} bytes on stdout:\n{text}",
+        text.len()
+    );
+    assert!(text.contains("FAIL  huge-prompts"), "{text}");
+    // The diff's `+` line is the inbound prompt itself; its length is shown exactly.
+    assert!(text.contains("…[200,000 chars]…"), "{text}");
+    assert!(
+        text.contains("You are the inbound agent of Acme Dental."),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Goodbye. {FULL_VALUE_POINTER}")),
+        "{text}"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let scenario = &report["scenarios"][0];
+    let instructions = scenario["transcript"]["calls"][0]["instructions"]
+        .as_str()
+        .unwrap();
+    assert!(
+        instructions.chars().count() >= CHARS,
+        "the transcript keeps the full prompt"
+    );
+    let assertions = scenario["assertions"].as_array().unwrap();
+    assert_eq!(assertions.len(), 2);
+    for a in assertions {
+        let message = a["message"].as_str().unwrap();
+        assert!(message.len() < 10_000, "{} bytes: {message}", message.len());
+        assert!(message.contains(" chars]…"), "{message}");
+    }
+}
+
+/// Runs `callsim` with the environment a person's shell might have, minus CI: logs and colours
+/// are decided by the flags and by whether the output is a terminal (here: pipes).
+fn callsim_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callsim"));
+    cmd.args(args)
+        .current_dir(repo())
+        .env_remove("CI")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("callsim runs")
+}
+
+#[test]
+fn quiet_prints_failures_and_the_summary_and_no_server_logs() {
+    // Under legacy, ai-unavailable passes while the server logs an error ("realtime API
+    // unavailable"), and the seed scenario fails.
+    let args = [
+        "-q",
+        "run",
+        "--profile",
+        "legacy",
+        "--jobs",
+        "2",
+        "scenarios/faults/ai-unavailable.yaml",
+        QUICK[0],
+        QUICK[2],
+    ];
+    let out = callsim_env(&args, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines()
+            .all(|l| !l.starts_with("PASS") && !l.starts_with("simulated")),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL  seed/inbound-empty-ai-prompt"),
+        "{text}"
+    );
+    assert!(text.contains("received the OUTBOUND prompt"), "{text}");
+    assert_eq!(text.lines().last(), Some("2 passed, 1 failed"), "{text}");
+    assert_eq!(stderr(&out), "", "quiet runs log nothing here");
+
+    // Even when RUST_LOG asks for warnings, -q keeps the in-process server's logs out.
+    let out = callsim_env(&args, &[("RUST_LOG", "warn")]);
+    assert_eq!(out.status.code(), Some(1));
+    let logs = stderr(&out);
+    assert!(!logs.contains("server_under_test"), "{logs}");
+    assert!(!logs.contains("realtime API unavailable"), "{logs}");
+}
+
+#[test]
+fn piped_output_has_no_escape_sequences() {
+    let out = callsim_env(&["-vv", "run", "--profile", "legacy", QUICK[0]], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let logs = stderr(&out);
+    assert!(
+        logs.contains("server_under_test"),
+        "-vv shows the server's logs: {logs}"
+    );
+    assert!(!stdout(&out).contains('\x1b'), "{}", stdout(&out));
+    assert!(!logs.contains('\x1b'), "{logs}");
+
+    let out = callsim_env(&["run", "--no-such-flag"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
+}
+
+#[test]
+fn parallel_results_print_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first file is the slowest, so with two jobs the others finish before it.
+    bad_scenario(
+        dir.path(),
+        "a-slow.yaml",
+        "title: slow\ntenants:\n  acme: { business_name: Acme, inbound_prompt: \"Answer calls for Acme.\" }\n\
+         calls:\n  - tenant: acme\n    direction: inbound\n    timeline: [{ speech: 2s }, { silence: 40s }]\n\
+         expect:\n  - calls.call-0.status: completed\n",
+    );
+    let quick = "title: quick\ntenants:\n  acme: { business_name: Acme, inbound_prompt: \"Answer calls for Acme.\" }\n\
+                 calls:\n  - tenant: acme\n    direction: inbound\n    timeline: [{ silence: 1s }]\n\
+                 faults:\n  - unsigned_webhook: { call: call-0 }\n\
+                 expect:\n  - calls.call-0.webhooks[0].http_status: 403\n";
+    for name in ["b-quick.yaml", "c-quick.yaml", "d-quick.yaml"] {
+        bad_scenario(dir.path(), name, quick);
+    }
+    let out = callsim(&["run", "--jobs", "2", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("PASS  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["a-slow", "b-quick", "c-quick", "d-quick"], "{text}");
+}

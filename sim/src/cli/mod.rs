@@ -7,6 +7,7 @@ pub mod output;
 pub mod run;
 pub mod serve_ai;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,10 +23,11 @@ pub const EXIT_ERROR: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "callsim", version, about, long_about = None)]
 pub struct Cli {
-    /// More log output (repeat for more); `RUST_LOG` overrides.
+    /// More log output (repeat for more); `RUST_LOG` overrides, except that `-q` never shows
+    /// the in-process server's logs.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only the summary line and failures.
+    /// Only the summary line and failures: no PASS lines, no in-process server logs.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// The command.
@@ -46,6 +48,10 @@ pub enum Command {
     MergeReports(run::MergeArgs),
 }
 
+/// Logs go to stderr. `-q` leaves only errors and never shows the in-process reference server's
+/// logs, even when `RUST_LOG` asks for them, because quiet output is the failures and the
+/// summary. Colours are used only when stderr is a terminal and `NO_COLOR` is unset, so piped
+/// and redirected logs carry no escape sequences.
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -57,11 +63,16 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (false, 2) => "info",
         (false, _) => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if quiet && let Ok(off) = "server_under_test=off".parse() {
+        filter = filter.add_directive(off);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .try_init();
 }
 

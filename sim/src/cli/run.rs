@@ -1,12 +1,12 @@
 //! `callsim run` and `callsim merge-reports`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::output::{Progress, scenario_lines, summary_line};
+use super::output::{InOrder, Progress, scenario_lines, summary_line};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::partition::Partition;
 use crate::report::html::{CallAudio, render_html};
@@ -152,6 +152,9 @@ pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
 }
 
 /// Runs scenario files with `jobs` at once and `repeat` runs each; results in file order.
+///
+/// Each scenario's lines are printed in file order too, as soon as it and every scenario before
+/// it have finished, so output streams while staying readable and comparable between runs.
 pub fn run_files(
     files: &[ScenarioFile],
     opts: &RunOptions,
@@ -160,48 +163,59 @@ pub fn run_files(
     progress: &Progress,
     quiet: bool,
 ) -> Vec<ScenarioRun> {
-    let queue = Arc::new(Mutex::new(
-        files.iter().cloned().enumerate().collect::<Vec<_>>(),
-    ));
-    let results: Arc<Mutex<BTreeMap<usize, ScenarioRun>>> = Arc::default();
+    let queue = Mutex::new(files.iter().cloned().enumerate().collect::<VecDeque<_>>());
+    let printer: Mutex<InOrder<Vec<String>>> = Mutex::default();
+    let results: Mutex<BTreeMap<usize, ScenarioRun>> = Mutex::default();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
-            let queue = Arc::clone(&queue);
-            let results = Arc::clone(&results);
-            scope.spawn(move || {
+            scope.spawn(|| {
                 loop {
-                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .pop_front();
                     let Some((i, file)) = next else { break };
                     progress.start(&file.name);
-                    let mut run = run_file(&file, opts);
-                    let mut passed = u32::from(run.report.outcome == Outcome::Passed);
-                    for _ in 1..repeat.max(1) {
-                        if run.report.outcome == Outcome::Error {
-                            break;
-                        }
-                        let again = run_file(&file, opts);
-                        passed += u32::from(again.report.outcome == Outcome::Passed);
-                        let runs = run.report.runs + 1;
-                        let worst = run.report.outcome.max(again.report.outcome);
-                        run = again;
-                        run.report.runs = runs;
-                        run.report.outcome = worst;
-                    }
-                    run.report.passed_runs = passed;
-                    for line in scenario_lines(&run, quiet) {
-                        progress.println(&line);
-                    }
-                    progress.finish_one();
+                    let run = run_repeated(&file, opts, repeat);
+                    let lines = scenario_lines(&run, quiet);
                     results
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert(i, run);
+                    // The lock is held while printing so that two workers cannot interleave
+                    // the prefixes they release.
+                    let mut printer = printer.lock().unwrap_or_else(PoisonError::into_inner);
+                    for line in printer.push(i, lines).into_iter().flatten() {
+                        progress.println(&line);
+                    }
+                    progress.finish_one();
                 }
             });
         }
     });
-    let map = std::mem::take(&mut *results.lock().unwrap_or_else(PoisonError::into_inner));
+    let map = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     map.into_values().collect()
+}
+
+/// Runs one file `repeat` times (stopping at an error) and reports the worst outcome, the
+/// last run's transcript and how many runs passed.
+fn run_repeated(file: &ScenarioFile, opts: &RunOptions, repeat: u32) -> ScenarioRun {
+    let mut run = run_file(file, opts);
+    let mut passed = u32::from(run.report.outcome == Outcome::Passed);
+    for _ in 1..repeat.max(1) {
+        if run.report.outcome == Outcome::Error {
+            break;
+        }
+        let again = run_file(file, opts);
+        passed += u32::from(again.report.outcome == Outcome::Passed);
+        let runs = run.report.runs + 1;
+        let worst = run.report.outcome.max(again.report.outcome);
+        run = again;
+        run.report.runs = runs;
+        run.report.outcome = worst;
+    }
+    run.report.passed_runs = passed;
+    run
 }
 
 /// Writes the requested report files.
