@@ -6,19 +6,28 @@
 //! all: it has no script, and its Content-Security-Policy (`default-src 'none'`) turns any
 //! external load into a console error, so a clean console also proves self-containment.
 //!
-//! When `/usr/bin/chromium` is missing the browser tests print "skipping: chromium not installed"
-//! and return, unless `CALLSIM_REQUIRE_CHROMIUM=1` (set by CI after installing it), in which case
-//! they fail. Set `CALLSIM_HTML_REPORT_DIR=<dir>` to keep the rendered page and the screenshot.
+//! The browser is `/usr/bin/chromium`, or the path in `CALLSIM_CHROMIUM`. When it is missing,
+//! the browser tests are reported as ignored (the summary counts them, and a note says why),
+//! except under CI (`CI` set and not `false` or `0`) or with `CALLSIM_REQUIRE_CHROMIUM=1`, where
+//! they fail and say how to install it. Set `CALLSIM_HTML_REPORT_DIR=<dir>` to keep the rendered
+//! page and the screenshot.
+//!
+//! This binary uses libtest-mimic instead of the built-in harness (`harness = false`), because
+//! the built-in harness cannot report a test as ignored at run time: a browser test would
+//! otherwise pass without having looked at anything.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use sim::report::RunReport;
 use sim::report::html::{CallAudio, render_html};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where the browser is unless `CALLSIM_CHROMIUM` says otherwise.
+const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
 const FAILED_SCENARIO: &str = "seed/inbound-empty-ai-prompt";
 const PASSED_SCENARIO: &str = "seed/outbound-normal";
@@ -49,25 +58,79 @@ fn write_report(dir: &Path) -> PathBuf {
     path
 }
 
-/// True when Chromium can be used; fails the test when it is required but missing.
-fn chromium_available() -> bool {
-    if Path::new(CHROMIUM).exists() {
-        return true;
+/// Whether the browser tests can run, and what to do when they cannot.
+#[derive(Debug, Clone)]
+enum Browser {
+    /// The browser at this path.
+    Found(PathBuf),
+    /// Missing, and nothing requires it: the browser tests are ignored for this reason.
+    Skip(String),
+    /// Missing but required (CI or `CALLSIM_REQUIRE_CHROMIUM=1`): the browser tests fail.
+    Required(String),
+}
+
+impl Browser {
+    fn detect() -> Browser {
+        let path = std::env::var_os("CALLSIM_CHROMIUM")
+            .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
+        if path.exists() {
+            return Browser::Found(path);
+        }
+        let missing = format!("chromium is not installed at {}", path.display());
+        let ci = std::env::var("CI")
+            .ok()
+            .filter(|v| v != "false" && v != "0");
+        let required_by = match ci {
+            Some(v) => Some(format!("CI={v}")),
+            None => (std::env::var("CALLSIM_REQUIRE_CHROMIUM").as_deref() == Ok("1"))
+                .then(|| "CALLSIM_REQUIRE_CHROMIUM=1".to_owned()),
+        };
+        match required_by {
+            Some(by) => Browser::Required(format!(
+                "{missing}, and {by} requires the browser tests: install it with \
+                 `apt-get install -y chromium` (or set CALLSIM_CHROMIUM to its path)"
+            )),
+            None => Browser::Skip(format!(
+                "{missing}; install it with `apt-get install -y chromium` or set \
+                 CALLSIM_CHROMIUM to its path"
+            )),
+        }
     }
-    assert!(
-        std::env::var("CALLSIM_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
-        "CALLSIM_REQUIRE_CHROMIUM=1 but {CHROMIUM} is missing: install it with \
-         `apt-get install -y chromium`"
-    );
-    println!("skipping: chromium not installed");
-    false
+
+    /// A trial that runs `test` with the browser's path, or is ignored or fails without it.
+    fn trial<F, Fut>(&self, name: &str, test: F) -> Trial
+    where
+        F: FnOnce(PathBuf) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        match self.clone() {
+            Browser::Found(path) => Trial::test(name, move || block_on(test(path))),
+            Browser::Required(why) => Trial::test(name, move || Err(why.into())),
+            // Flagged as ignored, so the summary counts it; run anyway (`--include-ignored`),
+            // it reports itself ignored at run time with the reason.
+            Browser::Skip(why) => {
+                Trial::ignorable_test(name, move || Ok(Completion::ignored_with(why)))
+                    .with_ignored_flag(true)
+            }
+        }
+    }
+}
+
+/// Runs an async test body on a runtime of its own.
+fn block_on(test: impl Future<Output = ()>) -> Result<(), Failed> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    rt.block_on(test);
+    Ok(())
 }
 
 /// Runs headless Chromium on a page with a fresh profile, bounded by [`BROWSER_TIMEOUT`];
 /// returns stdout and stderr.
-async fn chromium(dir: &Path, page: &Path, extra: &[String]) -> (String, String) {
+async fn chromium(browser: &Path, dir: &Path, page: &Path, extra: &[String]) -> (String, String) {
     let profile = tempfile::tempdir_in(dir).unwrap();
-    let mut cmd = tokio::process::Command::new(CHROMIUM);
+    let mut cmd = tokio::process::Command::new(browser);
     cmd.args([
         "--headless",
         "--no-sandbox",
@@ -124,7 +187,6 @@ fn url_attributes(html: &str) -> Vec<&str> {
     found
 }
 
-#[test]
 fn fixture_renders_self_contained_and_deterministic() {
     let report = fixture();
     assert_eq!(report.counts(), (1, 1, 0, 0));
@@ -148,15 +210,11 @@ fn fixture_renders_self_contained_and_deterministic() {
     assert!(!html.contains("<Plumbing>"));
 }
 
-#[tokio::test]
-async fn report_opens_in_headless_chromium_with_a_clean_console() {
-    if !chromium_available() {
-        return;
-    }
+async fn report_opens_in_headless_chromium_with_a_clean_console(browser: PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let page = write_report(dir.path());
     keep(&page);
-    let (dom, stderr) = chromium(dir.path(), &page, &["--dump-dom".to_owned()]).await;
+    let (dom, stderr) = chromium(&browser, dir.path(), &page, &["--dump-dom".to_owned()]).await;
 
     assert!(
         dom.contains("<header id=\"summary\">"),
@@ -192,11 +250,7 @@ async fn report_opens_in_headless_chromium_with_a_clean_console() {
     );
 }
 
-#[tokio::test]
-async fn report_screenshot_is_rendered() {
-    if !chromium_available() {
-        return;
-    }
+async fn report_screenshot_is_rendered(browser: PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let page = write_report(dir.path());
     let shot = dir.path().join("report.png");
@@ -205,7 +259,7 @@ async fn report_screenshot_is_rendered() {
         "--window-size=1280,2000".to_owned(),
         "--hide-scrollbars".to_owned(),
     ];
-    chromium(dir.path(), &page, &args).await;
+    chromium(&browser, dir.path(), &page, &args).await;
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     // IHDR holds the width and height as big-endian u32s at bytes 16..24.
@@ -223,11 +277,7 @@ async fn report_screenshot_is_rendered() {
 
 /// The report of a real run: the seed pack against the legacy reference server, rendered by
 /// `callsim run --html`, must open cleanly and highlight the wrong prompt.
-#[tokio::test]
-async fn legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium() {
-    if !chromium_available() {
-        return;
-    }
+async fn legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium(browser: PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("legacy-seed.html");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -250,7 +300,7 @@ async fn legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium() {
         String::from_utf8_lossy(&out.stdout)
     );
     keep(&page);
-    let (dom, stderr) = chromium(dir.path(), &page, &["--dump-dom".to_owned()]).await;
+    let (dom, stderr) = chromium(&browser, dir.path(), &page, &["--dump-dom".to_owned()]).await;
     assert!(dom.contains("<header id=\"summary\">"));
     assert!(
         dom.contains("1 passed") && dom.contains("2 failed"),
@@ -276,4 +326,34 @@ async fn legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium() {
         "console messages:\n{}",
         console.join("\n")
     );
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let browser = Browser::detect();
+    // The note goes to stderr and not with `--list`, whose output tools parse.
+    if let Browser::Skip(why) = &browser
+        && !args.list
+    {
+        eprintln!("note: the browser tests are ignored: {why}");
+    }
+    let trials = vec![
+        Trial::test("fixture_renders_self_contained_and_deterministic", || {
+            fixture_renders_self_contained_and_deterministic();
+            Ok(())
+        }),
+        browser.trial(
+            "report_opens_in_headless_chromium_with_a_clean_console",
+            report_opens_in_headless_chromium_with_a_clean_console,
+        ),
+        browser.trial(
+            "report_screenshot_is_rendered",
+            report_screenshot_is_rendered,
+        ),
+        browser.trial(
+            "legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium",
+            legacy_seed_run_report_highlights_the_wrong_prompt_in_chromium,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
 }
