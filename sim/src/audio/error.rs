@@ -28,6 +28,16 @@ pub enum AudioError {
         /// What is wrong with it, e.g. "0 channels".
         reason: String,
     },
+    /// The audio is longer than the caller allows.
+    #[error("audio file {path} holds {seconds} s of audio, more than the limit of {max_seconds} s")]
+    TooLong {
+        /// The offending file.
+        path: PathBuf,
+        /// How long it claims to be (bounded by the file's size), in seconds.
+        seconds: u64,
+        /// The limit, in seconds.
+        max_seconds: u64,
+    },
     /// Writing a WAV file failed.
     #[error("cannot write audio file {path}: {source}")]
     Write {

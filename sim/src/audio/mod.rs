@@ -13,4 +13,7 @@ pub use error::AudioError;
 pub use frames::{FRAME_BYTES, FRAME_MS, SAMPLE_RATE, frames, mulaw_ms};
 pub use generate::{dtmf, dtmf_frequencies, silence, speech_like, tone};
 pub use mulaw::{MULAW_DECODE, decode, decode_all, encode, encode_all};
-pub use wav::{read_wav_mulaw, wav_bytes, write_wav};
+pub use wav::{
+    WAV_DEFAULT_MAX, WAV_MAX_CHANNELS, WAV_RATES_HZ, read_wav_mulaw, read_wav_mulaw_within,
+    wav_bytes, write_wav,
+};

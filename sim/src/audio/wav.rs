@@ -1,17 +1,37 @@
 //! WAV in (any rate, depth and channel count → 8 kHz mono µ-law) and WAV out (16-bit PCM).
 
 use std::path::Path;
+use std::time::Duration;
 
 use hound::{SampleFormat, WavReader};
 
 use super::AudioError;
 use super::mulaw::{decode, encode};
 
-/// Reads a WAV file and converts it to 8 kHz mono µ-law.
+/// Sample rates a WAV file may declare: from narrowband telephony to studio audio. A header
+/// outside this range is a lie or a mistake (a file claiming 1 Hz would be resampled 8,000-fold).
+pub const WAV_RATES_HZ: std::ops::RangeInclusive<u32> = 4_000..=192_000;
+
+/// The most channels a WAV file may declare.
+pub const WAV_MAX_CHANNELS: u16 = 32;
+
+/// The longest WAV file read when the caller sets no limit: Twilio's maximum call length.
+pub const WAV_DEFAULT_MAX: Duration = Duration::from_secs(4 * 3600);
+
+/// Reads a WAV file and converts it to 8 kHz mono µ-law, refusing audio longer than
+/// [`WAV_DEFAULT_MAX`].
+pub fn read_wav_mulaw(path: impl AsRef<Path>) -> Result<Vec<u8>, AudioError> {
+    read_wav_mulaw_within(path, WAV_DEFAULT_MAX)
+}
+
+/// Reads a WAV file and converts it to 8 kHz mono µ-law, refusing audio longer than `max`.
 ///
 /// Channels are averaged; the rate is converted by linear interpolation. Integer samples of 8,
-/// 16, 24 and 32 bits and 32-bit float samples are accepted.
-pub fn read_wav_mulaw(path: impl AsRef<Path>) -> Result<Vec<u8>, AudioError> {
+/// 16, 24 and 32 bits and 32-bit float samples are accepted. The header is checked before any
+/// sample is read: its rate and channel count must be plausible, and the duration it claims
+/// (bounded by what the file's size can really hold) must fit in `max`, so a lying header is an
+/// error and never an allocation of gigabytes.
+pub fn read_wav_mulaw_within(path: impl AsRef<Path>, max: Duration) -> Result<Vec<u8>, AudioError> {
     let path = path.as_ref();
     if !path.exists() {
         return Err(AudioError::NotFound {
@@ -22,18 +42,9 @@ pub fn read_wav_mulaw(path: impl AsRef<Path>) -> Result<Vec<u8>, AudioError> {
         path: path.to_path_buf(),
         source,
     };
-    let unsupported = |reason: String| AudioError::Unsupported {
-        path: path.to_path_buf(),
-        reason,
-    };
     let mut reader = WavReader::open(path).map_err(not_wav)?;
     let spec = reader.spec();
-    if spec.channels == 0 {
-        return Err(unsupported("0 channels".into()));
-    }
-    if spec.sample_rate == 0 {
-        return Err(unsupported("sample rate 0".into()));
-    }
+    check_header(path, &spec, reader.duration(), max)?;
     let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
         (SampleFormat::Float, 32) => reader
             .samples::<f32>()
@@ -48,9 +59,10 @@ pub fn read_wav_mulaw(path: impl AsRef<Path>) -> Result<Vec<u8>, AudioError> {
                 .map_err(not_wav)?
         }
         (format, bits) => {
-            return Err(unsupported(format!(
-                "{bits}-bit {format:?} samples are not supported"
-            )));
+            return Err(AudioError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!("{bits}-bit {format:?} samples are not supported"),
+            });
         }
     };
     let channels = usize::from(spec.channels);
@@ -63,6 +75,46 @@ pub fn read_wav_mulaw(path: impl AsRef<Path>) -> Result<Vec<u8>, AudioError> {
         .iter()
         .map(|&x| encode((x.clamp(-1.0, 1.0) * 32767.0).round() as i16))
         .collect())
+}
+
+/// Checks a WAV header's rate, channels and claimed length before anything is allocated.
+fn check_header(
+    path: &Path,
+    spec: &hound::WavSpec,
+    frames_claimed: u32,
+    max: Duration,
+) -> Result<(), AudioError> {
+    let unsupported = |reason: String| AudioError::Unsupported {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if spec.channels == 0 || spec.channels > WAV_MAX_CHANNELS {
+        return Err(unsupported(format!(
+            "{} channels (1 to {WAV_MAX_CHANNELS} are accepted)",
+            spec.channels
+        )));
+    }
+    if !WAV_RATES_HZ.contains(&spec.sample_rate) {
+        return Err(unsupported(format!(
+            "the header claims a sample rate of {} Hz; accepted rates are {} to {} Hz",
+            spec.sample_rate,
+            WAV_RATES_HZ.start(),
+            WAV_RATES_HZ.end()
+        )));
+    }
+    // The header's frame count may be a lie; the file's size bounds what can really be read.
+    let bytes_per_frame = u64::from(spec.channels) * u64::from(spec.bits_per_sample.div_ceil(8));
+    let file_len = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+    let frames = u64::from(frames_claimed).min(file_len / bytes_per_frame.max(1));
+    let ms = frames.saturating_mul(1000) / u64::from(spec.sample_rate);
+    if ms > u64::try_from(max.as_millis()).unwrap_or(u64::MAX) {
+        return Err(AudioError::TooLong {
+            path: path.to_path_buf(),
+            seconds: ms / 1000,
+            max_seconds: max.as_secs(),
+        });
+    }
+    Ok(())
 }
 
 fn resample_linear(input: &[f32], from: u32, to: u32) -> Vec<f32> {
@@ -193,6 +245,77 @@ mod tests {
         let err = read_wav_mulaw(&text).unwrap_err();
         assert!(matches!(err, AudioError::NotWav { .. }));
         assert!(err.to_string().contains("notes.wav"));
+    }
+
+    /// A valid 8 kHz WAV of `ms` milliseconds whose header fields are then overwritten.
+    fn lying_wav(path: &Path, ms: u64, patch: impl FnOnce(&mut Vec<u8>)) {
+        let mut bytes = wav_bytes(&tone(300.0, ms, 0.4));
+        patch(&mut bytes);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_header_claiming_an_implausible_rate_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-hertz.wav");
+        // Bytes 24..28 of the canonical header hold the sample rate, 28..32 the byte rate.
+        lying_wav(&path, 1000, |b| {
+            b[24..28].copy_from_slice(&1u32.to_le_bytes());
+            b[28..32].copy_from_slice(&2u32.to_le_bytes());
+        });
+        let err = read_wav_mulaw(&path).unwrap_err().to_string();
+        assert!(err.contains("one-hertz.wav"), "{err}");
+        assert!(err.contains("sample rate of 1 Hz"), "{err}");
+    }
+
+    #[test]
+    fn a_header_claiming_more_data_than_the_file_holds_is_bounded_by_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long-claim.wav");
+        // Bytes 40..44 hold the data chunk's length: claim 4 GB for a one-second file.
+        lying_wav(&path, 1000, |b| {
+            b[40..44].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        });
+        // The file holds one second, so a two-second limit accepts it...
+        let within = read_wav_mulaw_within(&path, Duration::from_secs(2));
+        assert!(
+            matches!(&within, Ok(m) if m.len() == 8000)
+                || matches!(within, Err(AudioError::NotWav { .. })),
+            "{within:?}"
+        );
+        // ...and a limit below what it really holds refuses it by name.
+        let err = read_wav_mulaw_within(&path, Duration::from_millis(500))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("long-claim.wav") && err.contains("limit of 0 s"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn audio_longer_than_the_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("three-seconds.wav");
+        lying_wav(&path, 3000, |_| {});
+        assert_eq!(
+            read_wav_mulaw_within(&path, Duration::from_secs(3))
+                .unwrap()
+                .len(),
+            24_000
+        );
+        let err = read_wav_mulaw_within(&path, Duration::from_secs(2)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AudioError::TooLong {
+                    seconds: 3,
+                    max_seconds: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -63,8 +63,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total_ms += value * factor;
         rest = &rest[unit_len..];
     }
-    if !total_ms.is_finite() || total_ms > 1.0e12 {
-        return Err(format!("invalid duration `{text}`: too large"));
+    let max_ms = super::limits::MAX_DURATION.as_millis() as f64;
+    if !total_ms.is_finite() || total_ms > max_ms {
+        return Err(format!(
+            "invalid duration `{text}`: longer than {}, the longest time a scenario can simulate",
+            format_duration(super::limits::MAX_DURATION)
+        ));
     }
     // Durations are kept to the millisecond: every transcript time is in milliseconds.
     Ok(Duration::from_millis(total_ms.round() as u64))
@@ -149,6 +153,10 @@ mod tests {
                 .unwrap_err()
                 .contains("expected a number")
         );
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        let huge = parse_duration("1000h").unwrap_err();
+        assert!(huge.contains("longer than 24h"), "{huge}");
+        assert!(parse_duration("99999999999999999999999h").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::{Location, ScenarioError};
+use super::limits::{MAX_FILE_BYTES, MAX_NESTING, yaml_nesting};
 use super::model::RawScenario;
 
 /// The raw model plus what is needed to report later validation errors precisely.
@@ -35,17 +36,42 @@ impl LoadedScenario {
     }
 }
 
-/// Reads and parses one scenario file.
+/// Reads and parses one scenario file, refusing files over [`MAX_FILE_BYTES`].
 pub fn load_file(file: &Path) -> Result<LoadedScenario, ScenarioError> {
-    let source = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read {
+    let read_error = |source| ScenarioError::Read {
         file: file.to_path_buf(),
         source,
-    })?;
+    };
+    let len = std::fs::metadata(file).map_err(read_error)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            location: None,
+            key: String::new(),
+            message: format!(
+                "the file is {len} bytes; scenario files may be at most {MAX_FILE_BYTES} bytes \
+                 (put audio in WAV files and long prompts in fewer, shorter scenarios)"
+            ),
+        });
+    }
+    let source = std::fs::read_to_string(file).map_err(read_error)?;
     parse_str(file, source)
 }
 
-/// Parses scenario text; `file` is only used in messages.
+/// Parses scenario text; `file` is only used in messages. Text nested deeper than
+/// [`MAX_NESTING`] is refused before the YAML parser sees it.
 pub fn parse_str(file: &Path, source: String) -> Result<LoadedScenario, ScenarioError> {
+    let depth = yaml_nesting(&source);
+    if depth > MAX_NESTING {
+        return Err(ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            location: None,
+            key: String::new(),
+            message: format!(
+                "the YAML nests {depth} levels deep; scenarios may nest at most {MAX_NESTING}"
+            ),
+        });
+    }
     let raw: RawScenario = parse_yaml(file, &source)?;
     Ok(LoadedScenario {
         file: file.to_path_buf(),
@@ -70,10 +96,19 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
         ScenarioError::Invalid {
             file: file.to_path_buf(),
             location,
+            message: strip_path(&strip_location(&inner.to_string()), &key),
             key: if key == "." { String::new() } else { key },
-            message: strip_location(&inner.to_string()),
         }
     })
+}
+
+/// serde_norway starts some messages with the path of the enclosing value (`calls[0]: …`); the
+/// key is reported separately, so that prefix only repeats it.
+fn strip_path(message: &str, key: &str) -> String {
+    match message.split_once(": ") {
+        Some((prefix, rest)) if !prefix.is_empty() && key.starts_with(prefix) => rest.to_string(),
+        _ => message.to_string(),
+    }
 }
 
 /// serde_norway appends " at line X column Y" to messages; the location is reported separately.
@@ -135,6 +170,27 @@ mod tests {
         assert!(msg.starts_with("s.yaml:6:"), "{msg}");
         assert!(msg.contains("calls[0].timeline[0]"), "{msg}");
         assert!(msg.contains("invalid duration"), "{msg}");
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_before_parsing() {
+        let text = format!("title: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        // The message comes from the pre-parse scan: the YAML parser never saw the text.
+        let msg = err(&text);
+        assert!(msg.contains("nests 100000 levels deep"), "{msg}");
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        let pad = "#".repeat(usize::try_from(MAX_FILE_BYTES).unwrap() + 1);
+        std::fs::write(&path, format!("title: t\n{pad}\n")).unwrap();
+        let msg = load_file(&path).unwrap_err().to_string();
+        assert!(
+            msg.contains("big.yaml") && msg.contains("at most 1048576 bytes"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Scenario files: the raw model, loading with locations, the validated plan, the runner and
 //! assertions.
 
+pub mod discovery;
 pub mod duration;
 pub mod error;
 pub mod expect;
+mod expect_shape;
 mod inputs;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod plan;

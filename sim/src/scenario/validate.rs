@@ -6,8 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::duration::format_duration;
 use super::error::ScenarioError;
 use super::expect::parse_expectation;
+use super::expect_shape::{Names, check_path};
+use super::limits::{
+    AudioBudget, MAX_CALLER_CLIP, MAX_CALLS, MAX_REPLY_AUDIO, MAX_STEPS, check_timeline,
+};
 use super::load::LoadedScenario;
 use super::model::{RawAnswer, RawClock, RawDirection, RawReply, RawSnapshotPart, RawStep};
 use super::plan::{
@@ -91,6 +96,17 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
     if raw.calls.is_empty() {
         return Err(loaded.error_at("calls", &["calls:"], "a scenario needs at least one call"));
     }
+    if raw.calls.len() > MAX_CALLS {
+        return Err(loaded.error_at(
+            "calls",
+            &["calls:"],
+            format!(
+                "{} calls; a scenario may place at most {MAX_CALLS}",
+                raw.calls.len()
+            ),
+        ));
+    }
+    let mut budget = AudioBudget::default();
     let mut calls = Vec::new();
     let mut names = BTreeSet::new();
     for (i, call) in raw.calls.iter().enumerate() {
@@ -124,6 +140,20 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
                 "`answer` and `ring` only apply to outbound calls",
             ));
         }
+        let call_needle = match &call.name {
+            Some(name) => format!("name: {name}"),
+            None => format!("tenant: {}", call.tenant),
+        };
+        if call.timeline.len() > MAX_STEPS {
+            return Err(loaded.error_at(
+                &format!("{key}.timeline"),
+                &[&call_needle, "timeline:"],
+                format!(
+                    "{} steps; a timeline may have at most {MAX_STEPS}",
+                    call.timeline.len()
+                ),
+            ));
+        }
         let mut steps = Vec::new();
         for (j, step) in call.timeline.iter().enumerate() {
             let step_key = format!("{key}.timeline[{j}]");
@@ -133,7 +163,32 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
                 &step_key,
                 step,
                 seed ^ (i as u64) << 8 ^ j as u64,
+                &mut budget,
             )?);
+        }
+        let lengths: Vec<(Duration, bool)> = steps
+            .iter()
+            .map(|s| {
+                (
+                    steps_len(std::slice::from_ref(s)),
+                    matches!(s, StepPlan::Hangup),
+                )
+            })
+            .collect();
+        if let Err(problem) = check_timeline(&lengths, call.hangup_at.map(|d| d.get())) {
+            return Err(match problem.step {
+                Some(j) => {
+                    // Each `- ` after `timeline:` is one step; the j-th one is the culprit.
+                    let mut needles = vec![call_needle.as_str(), "timeline:"];
+                    needles.extend(std::iter::repeat_n("- ", j + 1));
+                    loaded.error_at(&format!("{key}.timeline[{j}]"), &needles, problem.message)
+                }
+                None => loaded.error_at(
+                    &format!("{key}.hangup_at"),
+                    &[&call_needle, "hangup_at"],
+                    problem.message,
+                ),
+            });
         }
         let (default_from, default_to) = match direction {
             CallDirection::Inbound => (
@@ -198,13 +253,13 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
             .replies
             .iter()
             .enumerate()
-            .map(|(i, r)| reply_plan(loaded, &dir, &format!("ai.replies[{i}]"), r))
+            .map(|(i, r)| reply_plan(loaded, &dir, &format!("ai.replies[{i}]"), r, &mut budget))
             .collect::<Result<_, _>>()?,
         default_reply: raw
             .ai
             .default_reply
             .as_ref()
-            .map(|r| reply_plan(loaded, &dir, "ai.default_reply", r))
+            .map(|r| reply_plan(loaded, &dir, "ai.default_reply", r, &mut budget))
             .transpose()?,
         faults: ai_faults,
     };
@@ -212,6 +267,12 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
         return Err(loaded.error_at("ai.max_session", &["max_session"], "must be at least 1s"));
     }
 
+    let call_names: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
+    let tenant_slugs: Vec<String> = tenants.keys().cloned().collect();
+    let names = Names {
+        calls: &call_names,
+        tenants: &tenant_slugs,
+    };
     let mut expectations = Vec::new();
     for (i, entry) in raw.expect.iter().enumerate() {
         if entry.len() != 1 {
@@ -222,9 +283,11 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
             ));
         }
         for (path, matcher) in entry {
-            let exp = parse_expectation(path, matcher, &tenants).map_err(|message| {
-                loaded.error_at(&format!("expect[{i}]"), &["expect:", path], message)
-            })?;
+            let exp = parse_expectation(path, matcher, &tenants)
+                .and_then(|exp| check_path(&exp.segments, &names).map(|()| exp))
+                .map_err(|message| {
+                    loaded.error_at(&format!("expect[{i}]"), &["expect:", path], message)
+                })?;
             expectations.push(exp);
         }
     }
@@ -316,6 +379,7 @@ fn step_plan(
     key: &str,
     step: &RawStep,
     seed: u64,
+    budget: &mut AudioBudget,
 ) -> Result<StepPlan, ScenarioError> {
     exactly_one(
         loaded,
@@ -332,13 +396,40 @@ fn step_plan(
     )?;
     if let Some(file) = &step.say {
         let path = dir.join(file);
-        let mulaw = crate::audio::read_wav_mulaw(&path).map_err(|e| {
-            loaded.error_at(&format!("{key}.say"), &["timeline:", file], e.to_string())
-        })?;
+        let at =
+            |message: String| loaded.error_at(&format!("{key}.say"), &["timeline:", file], message);
+        let mulaw = crate::audio::read_wav_mulaw_within(&path, MAX_CALLER_CLIP)
+            .map_err(|e| at(e.to_string()))?;
+        budget
+            .spend(Duration::from_millis(mulaw.len() as u64 / 8))
+            .map_err(at)?;
         return Ok(StepPlan::Audio {
             label: file.clone(),
             mulaw: Arc::new(mulaw),
         });
+    }
+    let clip = step.speech.or(step.tone.as_ref().map(|t| t.length));
+    if let Some(d) = clip {
+        let field = if step.speech.is_some() {
+            "speech"
+        } else {
+            "tone"
+        };
+        let at = |message: String| {
+            loaded.error_at(
+                &format!("{key}.{field}"),
+                &["timeline:", &format!("{field}:")],
+                message,
+            )
+        };
+        if d.get() > MAX_CALLER_CLIP {
+            return Err(at(format!(
+                "{d} of generated audio; one step may last at most {} (use `silence:` for \
+                 quiet stretches, or several steps)",
+                format_duration(MAX_CALLER_CLIP)
+            )));
+        }
+        budget.spend(d.get()).map_err(at)?;
     }
     if let Some(d) = step.speech {
         return Ok(StepPlan::Audio {
@@ -403,12 +494,27 @@ fn reply_plan(
     dir: &Path,
     key: &str,
     reply: &RawReply,
+    budget: &mut AudioBudget,
 ) -> Result<ReplyPlan, ScenarioError> {
+    let too_long = |field: &str, d: Duration| {
+        loaded.error_at(
+            &format!("{key}.audio.{field}"),
+            &["audio:", &format!("{field}:")],
+            format!(
+                "{} of reply audio; a reply may last at most {}",
+                format_duration(d),
+                format_duration(MAX_REPLY_AUDIO)
+            ),
+        )
+    };
     let audio = match &reply.audio {
-        None => ReplyAudioPlan::Filler(Duration::from_millis(
-            // Without explicit audio a reply lasts about as long as its text takes to say.
-            60 * reply.text.as_deref().unwrap_or("Okay.").len().max(10) as u64,
-        )),
+        None => ReplyAudioPlan::Filler(
+            Duration::from_millis(
+                // Without explicit audio a reply lasts about as long as its text takes to say.
+                60 * reply.text.as_deref().unwrap_or("Okay.").len().max(10) as u64,
+            )
+            .min(MAX_REPLY_AUDIO),
+        ),
         Some(a) => {
             exactly_one(
                 loaded,
@@ -422,13 +528,24 @@ fn reply_plan(
                 ],
             )?;
             if let Some(d) = a.tone {
+                if d.get() > MAX_REPLY_AUDIO {
+                    return Err(too_long("tone", d.get()));
+                }
                 ReplyAudioPlan::Tone(d.get())
             } else if let Some(d) = a.filler {
+                if d.get() > MAX_REPLY_AUDIO {
+                    return Err(too_long("filler", d.get()));
+                }
                 ReplyAudioPlan::Filler(d.get())
             } else if let Some(file) = &a.wav {
-                let mulaw = crate::audio::read_wav_mulaw(dir.join(file)).map_err(|e| {
-                    loaded.error_at(&format!("{key}.audio.wav"), &["wav:", file], e.to_string())
-                })?;
+                let at = |message: String| {
+                    loaded.error_at(&format!("{key}.audio.wav"), &["wav:", file], message)
+                };
+                let mulaw = crate::audio::read_wav_mulaw_within(dir.join(file), MAX_REPLY_AUDIO)
+                    .map_err(|e| at(e.to_string()))?;
+                budget
+                    .spend(Duration::from_millis(mulaw.len() as u64 / 8))
+                    .map_err(at)?;
                 ReplyAudioPlan::Pcm8k(Arc::new(crate::audio::decode_all(&mulaw)))
             } else {
                 ReplyAudioPlan::None

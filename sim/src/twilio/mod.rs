@@ -21,7 +21,7 @@ pub mod twiml;
 pub mod url_map;
 pub mod webhook;
 
-pub use call::{CallPlan, play_call};
+pub use call::{CallPlan, MAX_CALL, play_call};
 pub use env::{DEFAULT_WEBHOOK_TIMEOUT, TwilioEnv};
 pub use record::{
     CallRecord, CallbackRecord, EventDir, StreamEndedBy, StreamEvent, StreamRecord, TwilioError,
