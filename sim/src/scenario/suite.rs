@@ -3,12 +3,12 @@
 //! assertions into a [`ScenarioReport`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use super::discovery::{DiscoveryError, SEPARATE_PACKS, ScenarioFile, discover};
 use super::expect::{AssertionResult, evaluate};
 use super::load::load_file;
 use super::model::RawSnapshotPart;
@@ -19,83 +19,6 @@ use super::transcript_builder::{RunArtifacts, build_transcript};
 use super::validate::build_plan;
 use crate::report::html::CallAudio;
 use crate::report::{Outcome, ScenarioReport, Transcript};
-
-/// A scenario file and its name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScenarioFile {
-    /// Name: the path relative to the scenarios root, without extension.
-    pub name: String,
-    /// The file.
-    pub path: PathBuf,
-}
-
-/// Directories under the scenarios root that `callsim run` skips unless named explicitly.
-pub const SEPARATE_PACKS: &[&str] = &["certification"];
-
-/// The scenarios root of a path: its nearest ancestor directory named `scenarios`.
-fn scenarios_root(path: &Path) -> Option<PathBuf> {
-    path.ancestors()
-        .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
-        .map(Path::to_path_buf)
-}
-
-fn name_of(root: &Path, file: &Path) -> String {
-    let rel = file.strip_prefix(root).unwrap_or(file);
-    let mut name = rel.with_extension("").to_string_lossy().replace('\\', "/");
-    if name.starts_with("./") {
-        name = name[2..].to_string();
-    }
-    name
-}
-
-/// Finds scenario files (`*.yaml`, `*.yml`) under the given files and folders, sorted by name.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
-    let mut out = Vec::new();
-    for given in paths {
-        let canonical = given
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", given.display()))?;
-        if canonical.is_file() {
-            let root = scenarios_root(&canonical)
-                .unwrap_or_else(|| canonical.parent().unwrap_or(Path::new(".")).to_path_buf());
-            out.push(ScenarioFile {
-                name: name_of(&root, &canonical),
-                path: given.clone(),
-            });
-            continue;
-        }
-        let root = scenarios_root(&canonical).unwrap_or_else(|| canonical.clone());
-        let skip_packs = canonical == root;
-        let mut stack = vec![(canonical.clone(), given.clone())];
-        while let Some((dir, shown)) = stack.pop() {
-            let entries =
-                std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", shown.display()))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| format!("{}: {e}", shown.display()))?;
-                let path = entry.path();
-                let shown_path = shown.join(entry.file_name());
-                if path.is_dir() {
-                    let skip = skip_packs
-                        && dir == root
-                        && SEPARATE_PACKS.iter().any(|p| entry.file_name() == *p);
-                    if !skip {
-                        stack.push((path, shown_path));
-                    }
-                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-                    && entry.file_name() != crate::certify::MANIFEST_FILE
-                {
-                    out.push(ScenarioFile {
-                        name: name_of(&root, &path),
-                        path: shown_path,
-                    });
-                }
-            }
-        }
-    }
-    out.sort();
-    out.dedup_by(|a, b| a.name == b.name);
-    Ok(out)
-}
 
 /// Options of a run.
 #[derive(Debug, Clone)]
@@ -173,36 +96,51 @@ fn runtime_for(plan: &Plan, target: &Target) -> std::io::Result<tokio::runtime::
     builder.build()
 }
 
-/// Runs a plan on a fresh runtime in its own thread, bounded by a wall-clock limit.
-pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunArtifacts, String> {
+/// Runs `work` in its own thread and waits at most `limit` for it: the guard around everything
+/// a scenario does (loading, validating, running), so that no single file can hang the run.
+///
+/// A thread that overruns is left to finish on its own (threads cannot be cancelled); its result
+/// is dropped.
+fn guarded<T: Send + 'static>(
+    name: String,
+    limit: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = mpsc::channel();
-    let plan_for_thread = plan.clone();
-    let target = opts.target.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("scenario {}", plan.name))
-        .spawn(move || {
-            let result = match runtime_for(&plan_for_thread, &target) {
-                Ok(rt) => rt
-                    .block_on(run_plan(&plan_for_thread, &target))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("cannot start a tokio runtime: {e}")),
-            };
-            let _ = tx.send(result);
-        });
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        // The receiver may be gone after a timeout; nothing is left to tell then.
+        let _ = tx.send(work());
+    });
     if let Err(e) = spawned {
         return Err(format!("cannot start a thread: {e}"));
     }
-    match rx.recv_timeout(opts.wall_limit) {
-        Ok(result) => result,
+    match rx.recv_timeout(limit) {
+        Ok(result) => Ok(result),
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
             "scenario exceeded the wall-clock limit of {}s (a component never yielded); \
              raise it with --wall-limit if the scenario is meant to be this slow",
-            opts.wall_limit.as_secs()
+            limit.as_secs()
         )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err("the scenario thread panicked (this is a callsim bug)".into())
         }
     }
+}
+
+/// Runs a plan on a fresh runtime in its own thread, bounded by a wall-clock limit.
+pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunArtifacts, String> {
+    let plan_for_thread = plan.clone();
+    let target = opts.target.clone();
+    guarded(
+        format!("scenario {}", plan.name),
+        opts.wall_limit,
+        move || match runtime_for(&plan_for_thread, &target) {
+            Ok(rt) => rt
+                .block_on(run_plan(&plan_for_thread, &target))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot start a tokio runtime: {e}")),
+        },
+    )?
 }
 
 /// Evaluates a plan's expectations against a transcript.
@@ -234,11 +172,28 @@ fn audio_of(art: &RunArtifacts) -> BTreeMap<String, CallAudio> {
         .collect()
 }
 
-/// Loads, runs and evaluates one scenario file.
+/// Loads, runs and evaluates one scenario file; loading and validation run under the same
+/// wall-clock guard as the run, and the reported wall time includes them.
 pub fn run_file(file: &ScenarioFile, opts: &RunOptions) -> ScenarioRun {
-    match load_plan(file) {
-        Ok(plan) => run_loaded(file, plan, opts),
-        Err(message) => error_run(file, String::new(), message, true, Duration::ZERO),
+    let started = Instant::now();
+    let for_thread = file.clone();
+    let loaded = guarded(format!("load {}", file.name), opts.wall_limit, move || {
+        load_plan(&for_thread)
+    });
+    match loaded {
+        Ok(Ok(plan)) => {
+            let load_time = started.elapsed();
+            let remaining = opts.wall_limit.saturating_sub(load_time);
+            let opts = RunOptions {
+                wall_limit: remaining,
+                ..opts.clone()
+            };
+            let mut run = run_loaded(file, plan, &opts);
+            run.wall += load_time;
+            run
+        }
+        Ok(Err(message)) => error_run(file, String::new(), message, true, started.elapsed()),
+        Err(message) => error_run(file, String::new(), message, false, started.elapsed()),
     }
 }
 
@@ -329,52 +284,4 @@ pub fn snapshot_value(plan: &Plan, transcript: &Transcript) -> Value {
         }
     }
     Value::Object(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scenarios_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
-    }
-
-    #[test]
-    fn discovery_names_files_after_their_path_and_skips_the_certification_pack() {
-        let files = discover(&[scenarios_dir()]).unwrap();
-        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        assert!(names.contains(&"seed/inbound-empty-ai-prompt"), "{names:?}");
-        assert!(names.contains(&"long/two-hour-call"), "{names:?}");
-        assert!(
-            !names.iter().any(|n| n.starts_with("certification/")),
-            "{names:?}"
-        );
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
-        assert_eq!(names, sorted);
-    }
-
-    #[test]
-    fn a_pack_named_explicitly_runs_without_its_manifest() {
-        let files = discover(&[scenarios_dir().join("certification/v1")]).unwrap();
-        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        assert!(
-            names.contains(&"certification/v1/prompt-direction"),
-            "{names:?}"
-        );
-        assert!(!names.iter().any(|n| n.ends_with("/profile")), "{names:?}");
-    }
-
-    #[test]
-    fn a_single_file_keeps_its_name_relative_to_the_scenarios_root() {
-        let file = scenarios_dir().join("seed/both-prompts-set.yaml");
-        let files = discover(&[file]).unwrap();
-        assert_eq!(files.len(), 1);
-        assert_eq!(files[0].name, "seed/both-prompts-set");
-        assert!(
-            discover(&[scenarios_dir().join("nope")])
-                .unwrap_err()
-                .contains("nope")
-        );
-    }
 }
