@@ -82,7 +82,7 @@ pub struct AssertionResult {
     pub message: String,
 }
 
-const ROOTS: &[&str] = &["calls", "ai", "server", "tenants", "twilio"];
+const ROOTS: &[&str] = &["calls", "ai", "server", "tenants"];
 
 /// Parses a path.
 pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
