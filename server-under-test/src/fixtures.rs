@@ -2,17 +2,71 @@
 //!
 //! Every route requires `Authorization: Bearer <fixture-token>` (401 otherwise) and answers 404
 //! when the server runs without `--fixture-token`, so a production-like server exposes nothing.
-//! The authorization check runs before the body is parsed.
+//! The authorization check runs before the slug is judged and the body is parsed, so a caller
+//! without the token learns nothing. Request bodies refuse unknown fields: a typo such as
+//! `inbound_promt` would otherwise store an empty inbound prompt, which is exactly what triggers
+//! the seed bug. Every refusal is a JSON `{"error": ...}` body naming what was wrong.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use serde::Deserialize;
 
 use crate::app::{AppState, ResidualState};
 use crate::error::AppError;
+use crate::slug::{InvalidSlug, Slug, TenantPath};
 use crate::status::StatusCallback;
 use crate::tenants::{Tenant, TenantInput};
+
+/// The body of `PUT /fixtures/tenants/{tenant}`.
+///
+/// It mirrors [`TenantInput`] field for field but lives here because refusing unknown fields is a
+/// decision of the fixture API's wire format, not of the tenant store. The conversion below names
+/// every field, so a field added to `TenantInput` fails to compile until it is added here too.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantBody {
+    /// Display name.
+    pub business_name: String,
+    /// Prompt for inbound calls.
+    #[serde(default)]
+    pub inbound_prompt: Option<String>,
+    /// Prompt for outbound calls.
+    #[serde(default)]
+    pub outbound_prompt: Option<String>,
+    /// Optional greeting.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Optional voice.
+    #[serde(default)]
+    pub voice: Option<String>,
+}
+
+impl From<TenantBody> for TenantInput {
+    fn from(body: TenantBody) -> TenantInput {
+        let TenantBody {
+            business_name,
+            inbound_prompt,
+            outbound_prompt,
+            greeting,
+            voice,
+        } = body;
+        TenantInput {
+            business_name,
+            inbound_prompt,
+            outbound_prompt,
+            greeting,
+            voice,
+        }
+    }
+}
+
+/// The slug of a fixture route, refused as a JSON 400 (after authorization).
+fn fixture_slug(slug: Result<TenantPath, InvalidSlug>) -> Result<Slug, AppError> {
+    slug.map(|TenantPath(slug)| slug)
+        .map_err(|err| AppError::BadRequest(err.to_string()))
+}
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let Some(expected) = state.config().fixture_token.as_deref() else {
@@ -35,14 +89,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `PUT /fixtures/tenants/{tenant}`: create or replace a tenant; returns the stored row.
 pub async fn put_tenant(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    slug: Result<TenantPath, InvalidSlug>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Tenant>, AppError> {
     authorize(&state, &headers)?;
-    let input: TenantInput = serde_json::from_slice(&body)
+    let slug = fixture_slug(slug)?;
+    // serde's message names an unknown field and lists the expected ones.
+    let body: TenantBody = serde_json::from_slice(&body)
         .map_err(|err| AppError::BadRequest(format!("tenant JSON: {err}")))?;
-    let tenant = state.upsert_tenant(&slug, &input)?;
+    let tenant = state.upsert_tenant(slug.as_str(), &TenantInput::from(body))?;
     tracing::info!(tenant = %slug, version = tenant.version, "tenant stored");
     Ok(Json(tenant))
 }
@@ -50,15 +106,16 @@ pub async fn put_tenant(
 /// `GET /fixtures/tenants/{tenant}`.
 pub async fn get_tenant(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    slug: Result<TenantPath, InvalidSlug>,
     headers: HeaderMap,
 ) -> Result<Json<Tenant>, AppError> {
     authorize(&state, &headers)?;
+    let slug = fixture_slug(slug)?;
     state
         .tenants()
-        .get(&slug)?
+        .get(slug.as_str())?
         .map(Json)
-        .ok_or_else(|| AppError::NotFound(format!("tenant {slug:?}")))
+        .ok_or_else(|| AppError::NotFound(format!("tenant \"{slug}\"")))
 }
 
 /// `GET /fixtures/state`: residual per-call state, all zero once calls have ended.

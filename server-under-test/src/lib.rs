@@ -12,6 +12,7 @@
 //! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
 //! - [`fixtures`] — test-only fixture API for tenants and residual state (no seed counterpart).
 //! - [`signature`] — `X-Twilio-Signature` validation (the seed's Twilio request validator decorator).
+//! - [`slug`] — `Slug`, the validation rule for tenant slugs arriving from outside (no seed counterpart).
 //! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
@@ -42,6 +43,7 @@ pub mod prompt_selection;
 pub mod realtime;
 pub mod realtime_event;
 pub mod signature;
+pub mod slug;
 pub mod status;
 pub mod stream_registry;
 pub mod tenants;

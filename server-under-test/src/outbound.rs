@@ -6,17 +6,20 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::slug::Slug;
 
 /// Request body of `POST /calls/outbound`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundCallRequest {
-    /// Tenant slug.
-    pub tenant: String,
+    /// Tenant slug; validated on the way in because it becomes part of the webhook URL Twilio
+    /// fetches.
+    pub tenant: Slug,
     /// Callee, E.164.
     pub to: String,
     /// Caller ID (a Twilio number), E.164.
@@ -38,11 +41,14 @@ pub const STATUS_CALLBACK_EVENTS: [&str; 4] = ["initiated", "ringing", "answered
 /// `POST /calls/outbound`.
 pub async fn place_call(
     State(state): State<AppState>,
-    Json(request): Json<OutboundCallRequest>,
+    request: Result<Json<OutboundCallRequest>, JsonRejection>,
 ) -> Result<Json<OutboundCallResponse>, AppError> {
+    // axum's own rejection is plain text; this API answers JSON errors like every other refusal,
+    // and its text names the offending field (an invalid slug quotes the slug rule).
+    let Json(request) = request.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
     let config = state.config();
-    if state.tenants().get(&request.tenant)?.is_none() {
-        return Err(AppError::NotFound(format!("tenant {:?}", request.tenant)));
+    if state.tenants().get(request.tenant.as_str())?.is_none() {
+        return Err(AppError::NotFound(format!("tenant \"{}\"", request.tenant)));
     }
     let (Some(account_sid), Some(auth_token)) = (
         config.twilio_account_sid.as_deref(),

@@ -6,7 +6,7 @@
 //! `_prebuilt_full_prompt` (the seed's `_prebuild_prompts_async`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 
@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::prompt_builder::Direction;
 use crate::signature;
+use crate::slug::{InvalidSlug, TenantPath};
 
 /// Decodes an `application/x-www-form-urlencoded` body into name/value pairs.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
@@ -72,28 +73,28 @@ pub fn connect_stream_twiml(
 /// `POST /twiml/incoming/{tenant}`: an inbound call.
 pub async fn incoming(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    slug: Result<TenantPath, InvalidSlug>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    answer(&state, &tenant, Direction::Inbound, &uri, &headers, &body)
+    answer(&state, slug, Direction::Inbound, &uri, &headers, &body)
 }
 
 /// `POST /twiml/outbound/{tenant}`: the answered leg of an outbound call.
 pub async fn outbound(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    slug: Result<TenantPath, InvalidSlug>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    answer(&state, &tenant, Direction::Outbound, &uri, &headers, &body)
+    answer(&state, slug, Direction::Outbound, &uri, &headers, &body)
 }
 
 fn answer(
     state: &AppState,
-    slug: &str,
+    slug: Result<TenantPath, InvalidSlug>,
     direction: Direction,
     uri: &Uri,
     headers: &HeaderMap,
@@ -107,8 +108,15 @@ fn answer(
         &signed_url(&config.public_url, uri),
         &params,
     )?;
+    // Judged after the signature so unauthenticated requests learn nothing; refused in plain
+    // text because the caller is Twilio, which logs the body in its debugger.
+    let valid = match slug {
+        Ok(TenantPath(valid)) => valid,
+        Err(err) => return Ok(err.into_response()),
+    };
+    let slug = valid.as_str();
     let Some(tenant) = state.tenants().get(slug)? else {
-        return Err(AppError::NotFound(format!("tenant {slug:?}")));
+        return Err(AppError::NotFound(format!("tenant \"{slug}\"")));
     };
     let Some(call_sid) = params
         .iter()
