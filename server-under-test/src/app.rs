@@ -68,7 +68,7 @@ impl Drop for CounterGuard {
 /// The `/fixtures/state` body: everything that must be zero after a call ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ResidualState {
-    /// Calls with stream-registry metadata.
+    /// Calls with stream-registry metadata (expired unclaimed entries are not counted).
     pub registry_entries: usize,
     /// Open Media Streams sessions.
     pub active_streams: usize,
@@ -127,9 +127,9 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 cache: PromptCache::new(config.prompt_cache_ttl),
+                registry: StreamRegistry::with_ttl(config.registry_ttl),
                 config,
                 tenants,
-                registry: StreamRegistry::new(),
                 counters: Counters::default(),
                 status_log: StatusLog::default(),
                 http,
@@ -212,16 +212,26 @@ impl AppState {
 }
 
 /// The router with every route.
+///
+/// Each `{tenant}` route is also registered with an empty segment (`/twiml/incoming/`), because
+/// the router never matches a parameter to the empty string: the empty slug then gets the same
+/// 400 naming the slug rule as any other invalid slug instead of a bare 404.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/twiml/incoming/{tenant}", post(webhooks::incoming))
+        .route("/twiml/incoming/", post(webhooks::incoming))
         .route("/twiml/outbound/{tenant}", post(webhooks::outbound))
+        .route("/twiml/outbound/", post(webhooks::outbound))
         .route("/status/call", post(status::call_status))
         .route("/status/stream", post(status::stream_status))
         .route("/calls/outbound", post(outbound::place_call))
         .route("/ws/media", get(media_ws::upgrade))
         .route(
             "/fixtures/tenants/{tenant}",
+            put(fixtures::put_tenant).get(fixtures::get_tenant),
+        )
+        .route(
+            "/fixtures/tenants/",
             put(fixtures::put_tenant).get(fixtures::get_tenant),
         )
         .route("/fixtures/state", get(fixtures::state))

@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServerError;
+use crate::stream_registry::DEFAULT_UNCLAIMED_TTL;
 
 /// Which behaviour of the seed server to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
@@ -83,6 +84,10 @@ pub struct Args {
     /// Timeout for connecting to the Realtime API, in seconds.
     #[arg(long, default_value_t = 10)]
     pub ai_connect_timeout: u64,
+    /// How long a webhook's pre-built prompt waits for its media stream, in seconds, before the
+    /// stream registry drops it.
+    #[arg(long, default_value_t = DEFAULT_UNCLAIMED_TTL.as_secs())]
+    pub registry_ttl: u64,
 }
 
 /// Resolved server settings; every field is public so tests can adjust them.
@@ -114,6 +119,8 @@ pub struct Config {
     pub insecure_skip_signature_validation: bool,
     /// Realtime connect timeout.
     pub ai_connect_timeout: Duration,
+    /// How long a stream registry entry no media stream has claimed is kept.
+    pub registry_ttl: Duration,
 }
 
 impl Config {
@@ -133,6 +140,7 @@ impl Config {
             db: PathBuf::from(":memory:"),
             insecure_skip_signature_validation: false,
             ai_connect_timeout: Duration::from_secs(10),
+            registry_ttl: DEFAULT_UNCLAIMED_TTL,
         }
     }
 
@@ -163,6 +171,12 @@ impl Config {
                     .to_owned(),
             ));
         }
+        if self.registry_ttl.is_zero() {
+            // A zero TTL would drop every pre-built prompt before its stream could claim it.
+            return Err(ServerError::Config(
+                "--registry-ttl must be greater than zero".to_owned(),
+            ));
+        }
         Ok(())
     }
 }
@@ -185,6 +199,7 @@ impl From<Args> for Config {
                 .unwrap_or_else(|| std::env::temp_dir().join("call-server.sqlite3")),
             insecure_skip_signature_validation: args.insecure_skip_signature_validation,
             ai_connect_timeout: Duration::from_secs(args.ai_connect_timeout),
+            registry_ttl: Duration::from_secs(args.registry_ttl),
         }
     }
 }
@@ -208,6 +223,7 @@ mod tests {
         assert_eq!(config.public_ws_url(), "wss://callsim.test");
         assert_eq!(config.profile, Profile::Fixed);
         assert_eq!(config.prompt_cache_ttl, Duration::from_secs(600));
+        assert_eq!(config.registry_ttl, DEFAULT_UNCLAIMED_TTL);
         assert!(config.validate().is_ok());
     }
 
@@ -219,5 +235,23 @@ mod tests {
         config.insecure_skip_signature_validation = true;
         assert!(config.validate().is_ok());
         assert_eq!(config.public_ws_url(), "ws://x.test");
+    }
+
+    #[test]
+    fn registry_ttl_flag_and_zero_ttl() {
+        let args = Args::try_parse_from([
+            "call-server",
+            "--public-url",
+            "https://callsim.test",
+            "--twilio-auth-token",
+            "t",
+            "--registry-ttl",
+            "90",
+        ])
+        .unwrap();
+        let mut config = Config::from(args);
+        assert_eq!(config.registry_ttl, Duration::from_secs(90));
+        config.registry_ttl = Duration::ZERO;
+        assert!(config.validate().is_err());
     }
 }

@@ -2,15 +2,27 @@
 //!
 //! The webhook stores the pre-built prompt here under `_prebuilt_full_prompt` (plus its direction,
 //! whether a fallback produced it and the tenant version), and the media session reads it back.
-//! Entries have no TTL: they live until [`StreamRegistry::clear`] at the end of the call, which is
-//! why a wrong prompt persists for the whole call in the seed.
+//!
+//! An entry's lifetime depends on whether a media stream has claimed it ([`StreamRegistry::claim`]):
+//! a claimed entry has no TTL and lives until [`StreamRegistry::clear`] at the end of the call,
+//! which is why a wrong prompt persists for the whole call in the seed. An entry no stream has
+//! claimed (the webhook answered, but Twilio never opened the stream and no terminal status
+//! callback arrived) is dropped once the registry's TTL has passed, so a long-running server does
+//! not grow without bound. The seed had no such expiry; it does not change the seed bug, because
+//! Twilio opens the stream seconds after the webhook, far inside the TTL.
+//!
+//! Expiry is lazy: every access first drops the entries whose deadline has passed, so
+//! [`StreamRegistry::len`] (and `/fixtures/state`) never counts an expired entry, and every new
+//! webhook prunes what came before it. Deadlines follow tokio time, so tests can pause the clock.
 
-use std::collections::BTreeMap;
+use std::collections::btree_map;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::prompt_builder::{BuiltPrompt, Direction};
 
@@ -25,6 +37,13 @@ pub const PREBUILT_VERSION_KEY: &str = "_prebuilt_tenant_version";
 /// Key set while the webhook's background pre-build has not finished.
 pub const PREBUILD_PENDING_KEY: &str = "_prebuild_pending";
 
+/// How long an entry no media stream has claimed is kept by default.
+///
+/// Twilio opens the stream within seconds of receiving the TwiML (the bundled scenarios wait at
+/// most 2 s), so five minutes leaves a wide margin while still bounding what an abandoned
+/// webhook can leave behind.
+pub const DEFAULT_UNCLAIMED_TTL: Duration = Duration::from_secs(5 * 60);
+
 /// What the registry holds about a pre-built prompt; only `text` is guaranteed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrebuiltPrompt {
@@ -38,32 +57,120 @@ pub struct PrebuiltPrompt {
     pub tenant_version: Option<i64>,
 }
 
-type Metadata = BTreeMap<String, BTreeMap<String, Value>>;
+/// One call's metadata.
+#[derive(Debug)]
+struct Entry {
+    values: BTreeMap<String, Value>,
+    /// When the entry is dropped unless a stream claims it first; `None` once claimed.
+    expires_at: Option<Instant>,
+}
+
+/// The map plus the expiry queue, guarded together.
+#[derive(Debug, Default)]
+struct Entries {
+    calls: BTreeMap<String, Entry>,
+    /// Deadlines in creation order. The TTL is fixed, so this is also deadline order and expiry
+    /// only ever looks at the front. An item whose entry was cleared, claimed or re-created since
+    /// is stale and skipped.
+    deadlines: VecDeque<(Instant, String)>,
+}
+
+impl Entries {
+    /// Drops the unclaimed entries whose deadline is `now` or earlier; true when any was dropped.
+    fn purge_expired(&mut self, now: Instant) -> bool {
+        let mut dropped = false;
+        while self
+            .deadlines
+            .front()
+            .is_some_and(|(deadline, _)| *deadline <= now)
+        {
+            let Some((deadline, call_sid)) = self.deadlines.pop_front() else {
+                break;
+            };
+            let expired = self
+                .calls
+                .get(&call_sid)
+                .is_some_and(|entry| entry.expires_at == Some(deadline));
+            if expired {
+                self.calls.remove(&call_sid);
+                dropped = true;
+                tracing::info!(
+                    call_sid,
+                    "stream registry entry expired: no media stream claimed it"
+                );
+            }
+        }
+        dropped
+    }
+
+    /// The call's entry, created unclaimed with a deadline `ttl` from `now` if missing.
+    fn entry(&mut self, call_sid: &str, now: Instant, ttl: Duration) -> &mut Entry {
+        match self.calls.entry(call_sid.to_owned()) {
+            btree_map::Entry::Occupied(occupied) => occupied.into_mut(),
+            btree_map::Entry::Vacant(vacant) => {
+                let deadline = now + ttl;
+                self.deadlines.push_back((deadline, call_sid.to_owned()));
+                vacant.insert(Entry {
+                    values: BTreeMap::new(),
+                    expires_at: Some(deadline),
+                })
+            }
+        }
+    }
+}
 
 /// In-memory per-call metadata map.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamRegistry {
-    entries: Mutex<Metadata>,
+    entries: Mutex<Entries>,
     changed: Notify,
+    ttl: Duration,
+}
+
+impl Default for StreamRegistry {
+    fn default() -> StreamRegistry {
+        StreamRegistry::with_ttl(DEFAULT_UNCLAIMED_TTL)
+    }
 }
 
 impl StreamRegistry {
-    /// An empty registry.
+    /// An empty registry whose unclaimed entries live [`DEFAULT_UNCLAIMED_TTL`].
     pub fn new() -> StreamRegistry {
         StreamRegistry::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Metadata> {
-        self.entries
+    /// An empty registry whose unclaimed entries live `ttl`.
+    pub fn with_ttl(ttl: Duration) -> StreamRegistry {
+        StreamRegistry {
+            entries: Mutex::new(Entries::default()),
+            changed: Notify::new(),
+            ttl,
+        }
+    }
+
+    /// How long an unclaimed entry lives.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The entries, with the expired ones already dropped.
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        let mut entries = self
+            .entries
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.purge_expired(Instant::now()) {
+            // A waiter for a pending pre-build whose entry just expired should stop waiting.
+            self.changed.notify_waiters();
+        }
+        entries
     }
 
     /// Sets one metadata value for a call and wakes waiters.
     pub fn set_metadata(&self, call_sid: &str, key: &str, value: Value) {
         self.lock()
-            .entry(call_sid.to_owned())
-            .or_default()
+            .entry(call_sid, Instant::now(), self.ttl)
+            .values
             .insert(key.to_owned(), value);
         self.changed.notify_waiters();
     }
@@ -71,20 +178,41 @@ impl StreamRegistry {
     /// Reads one metadata value of a call.
     pub fn get_metadata(&self, call_sid: &str, key: &str) -> Option<Value> {
         self.lock()
+            .calls
             .get(call_sid)
-            .and_then(|entry| entry.get(key))
+            .and_then(|entry| entry.values.get(key))
             .cloned()
+    }
+
+    /// Marks the call's entry as belonging to a live media stream, so it no longer expires and
+    /// lives until [`StreamRegistry::clear`]; false when there is no entry to claim.
+    pub fn claim(&self, call_sid: &str) -> bool {
+        match self.lock().calls.get_mut(call_sid) {
+            Some(entry) => {
+                entry.expires_at = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the call has an entry that no stream has claimed yet.
+    pub fn is_unclaimed(&self, call_sid: &str) -> bool {
+        self.lock()
+            .calls
+            .get(call_sid)
+            .is_some_and(|entry| entry.expires_at.is_some())
     }
 
     /// Removes everything stored for a call.
     pub fn clear(&self, call_sid: &str) {
-        self.lock().remove(call_sid);
+        self.lock().calls.remove(call_sid);
         self.changed.notify_waiters();
     }
 
     /// Number of calls with metadata.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().calls.len()
     }
 
     /// True when no call has metadata.
@@ -105,7 +233,7 @@ impl StreamRegistry {
     /// Stores a pre-built prompt with its provenance (what the seed's webhook does).
     pub fn store_prebuilt(&self, call_sid: &str, prompt: &BuiltPrompt) {
         let mut entries = self.lock();
-        let entry = entries.entry(call_sid.to_owned()).or_default();
+        let entry = &mut entries.entry(call_sid, Instant::now(), self.ttl).values;
         entry.insert(
             PREBUILT_PROMPT_KEY.to_owned(),
             Value::String(prompt.text.clone()),
@@ -130,7 +258,7 @@ impl StreamRegistry {
     /// The pre-built prompt of a call, if one is stored.
     pub fn prebuilt(&self, call_sid: &str) -> Option<PrebuiltPrompt> {
         let entries = self.lock();
-        let entry = entries.get(call_sid)?;
+        let entry = &entries.calls.get(call_sid)?.values;
         let text = entry.get(PREBUILT_PROMPT_KEY)?.as_str()?.to_owned();
         Some(PrebuiltPrompt {
             text,
@@ -270,5 +398,68 @@ mod tests {
             None
         );
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unclaimed_entries_expire_after_the_ttl_and_claimed_ones_do_not() {
+        let ttl = Duration::from_secs(300);
+        let registry = StreamRegistry::with_ttl(ttl);
+        registry.store_prebuilt("CAabandoned", &built("never streamed"));
+        registry.store_prebuilt("CAstreamed", &built("streamed"));
+        assert!(registry.claim("CAstreamed"));
+        assert!(!registry.claim("CAunknown"), "claiming creates nothing");
+        assert!(registry.is_unclaimed("CAabandoned"));
+        assert!(!registry.is_unclaimed("CAstreamed"));
+
+        tokio::time::advance(ttl - Duration::from_secs(1)).await;
+        assert_eq!(registry.len(), 2, "nothing expires before the TTL");
+        assert!(registry.prebuilt("CAabandoned").is_some());
+
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(registry.len(), 1);
+        assert_eq!(registry.prebuilt("CAabandoned"), None);
+        assert_eq!(
+            registry.prebuilt("CAstreamed").map(|p| p.text),
+            Some("streamed".to_owned())
+        );
+
+        // A claimed entry outlives any number of TTLs, until the call clears it.
+        tokio::time::advance(ttl * 10).await;
+        assert_eq!(registry.len(), 1);
+        registry.clear("CAstreamed");
+        assert!(registry.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recreated_entry_gets_a_fresh_deadline() {
+        let ttl = Duration::from_secs(300);
+        let registry = StreamRegistry::with_ttl(ttl);
+        registry.mark_prebuild_pending("CA1");
+        tokio::time::advance(Duration::from_secs(200)).await;
+        // Later writes keep the original deadline: the TTL counts from the webhook.
+        registry.store_prebuilt("CA1", &built("first"));
+        registry.clear("CA1");
+        registry.store_prebuilt("CA1", &built("second"));
+        tokio::time::advance(Duration::from_secs(200)).await;
+        assert_eq!(
+            registry.prebuilt("CA1").map(|p| p.text),
+            Some("second".to_owned()),
+            "the first entry's deadline does not apply to the second"
+        );
+        tokio::time::advance(Duration::from_secs(100)).await;
+        assert!(registry.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_abandoned_webhooks_do_not_accumulate() {
+        let ttl = Duration::from_secs(300);
+        let registry = StreamRegistry::with_ttl(ttl);
+        for n in 0..1_000 {
+            registry.mark_prebuild_pending(&format!("CA{n}"));
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        // It is now t = 1000 s; only the webhooks of t = 701..=999 s are younger than the TTL.
+        assert_eq!(registry.len(), 299);
+        assert_eq!(registry.lock().deadlines.len(), 299);
     }
 }
