@@ -1,10 +1,22 @@
-//! HTTP surface: signature enforcement on webhooks, callbacks and the WebSocket upgrade, and the
-//! fixture API's authorization.
+//! HTTP surface: signature enforcement on webhooks, callbacks and the WebSocket upgrade, the
+//! fixture API's authorization, and input validation (unknown fixture fields, tenant slugs,
+//! expiry of pre-built prompts no stream claimed).
 
 mod common;
+#[path = "common/requests.rs"]
+mod requests;
+
+use std::time::Duration;
 
 use common::{FIXTURE_TOKEN, TestServer, config, params, put_tenant, sign, spawn};
+use futures_util::{SinkExt, StreamExt};
+use requests::{
+    fixture_get, fixture_put, fixture_state, open_media_stream, paused_runtime, place_call,
+    post_signed, spawn_with_hanging_ai,
+};
 use serde_json::json;
+use server_under_test::slug;
+use server_under_test::stream_registry::DEFAULT_UNCLAIMED_TTL;
 use tokio_tungstenite::tungstenite;
 
 async fn server_with_acme() -> TestServer {
@@ -350,4 +362,213 @@ async fn completed_callback_clears_a_call_whose_stream_never_connected() {
         state(client.clone(), server.url("/fixtures/state")).await,
         0
     );
+}
+
+/// Slugs that break the rule, as they are written in a URL path, with what is wrong with them.
+fn bad_slugs() -> Vec<(&'static str, String)> {
+    vec![
+        ("NUL", "ac%00me".to_owned()),
+        ("dot-dot-slash", "..%2F..".to_owned()),
+        ("RTL override", "acme%E2%80%AE".to_owned()),
+        ("not UTF-8", "acme%FF".to_owned()),
+        ("65 characters", "a".repeat(65)),
+        ("empty", String::new()),
+    ]
+}
+
+fn call_params(call_sid: &str) -> Vec<(String, String)> {
+    params(&[
+        ("CallSid", call_sid),
+        ("From", "+14155551234"),
+        ("To", "+15005550006"),
+    ])
+}
+
+fn start_message(call_sid: &str, tenant: &str) -> tungstenite::Message {
+    let start = json!({
+        "event": "start",
+        "streamSid": "MZ0001",
+        "start": {
+            "callSid": call_sid,
+            "customParameters": {"tenant": tenant, "direction": "inbound", "call_sid": call_sid},
+        },
+    });
+    tungstenite::Message::Text(start.to_string().into())
+}
+
+#[tokio::test]
+async fn fixture_body_with_an_unknown_field_is_refused_naming_the_field() {
+    let server = server_with_acme().await;
+    let typo = json!({"business_name": "Acme", "inbound_promt": "Answer for Acme.", "outbound_prompt": "Sell"});
+    let refused = fixture_put(&server, "acme", &typo).await;
+    assert_eq!(refused.status, 400);
+    let error = refused.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("unknown field `inbound_promt`"), "{error}");
+    assert!(error.contains("`inbound_prompt`"), "{error}");
+    // Nothing was stored: the tenant keeps its inbound prompt, and a new tenant is not created.
+    let acme = fixture_get(&server, "acme").await.json();
+    assert_eq!(acme["inbound_prompt"], "Hi");
+    assert_eq!(acme["version"], 1);
+    assert_eq!(fixture_put(&server, "bobs", &typo).await.status, 400);
+    assert_eq!(fixture_get(&server, "bobs").await.status, 404);
+}
+
+#[tokio::test]
+async fn fixture_routes_refuse_bad_slugs_with_a_json_400() {
+    let server = server_with_acme().await;
+    let body = json!({"business_name": "Evil"});
+    for (what, slug) in bad_slugs() {
+        for answer in [
+            fixture_put(&server, &slug, &body).await,
+            fixture_get(&server, &slug).await,
+        ] {
+            assert_eq!(answer.status, 400, "{what}: {}", answer.text);
+            let error = answer.json()["error"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(error.contains(slug::RULE), "{what}: {error}");
+        }
+    }
+    // The token is checked before the slug, so a caller without it learns nothing.
+    let unauthorized = reqwest::Client::new()
+        .get(server.url("/fixtures/tenants/..%2F.."))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+}
+
+#[tokio::test]
+async fn webhook_routes_refuse_bad_slugs_with_a_plain_400() {
+    let server = server_with_acme().await;
+    for (what, slug) in bad_slugs() {
+        for route in ["incoming", "outbound"] {
+            let path = format!("/twiml/{route}/{slug}");
+            let answer = post_signed(&server, &path, &call_params("CA0001")).await;
+            assert_eq!(answer.status, 400, "{what} on {route}: {}", answer.text);
+            assert!(
+                answer.content_type.starts_with("text/plain"),
+                "{what} on {route}: {}",
+                answer.content_type
+            );
+            assert!(answer.text.contains(slug::RULE), "{what}: {}", answer.text);
+        }
+    }
+    // A refused webhook pre-builds nothing.
+    assert_eq!(fixture_state(&server).await["registry_entries"], 0);
+    // The signature is checked before the slug.
+    let unsigned = reqwest::Client::new()
+        .post(server.url("/twiml/incoming/..%2F.."))
+        .form(&call_params("CA0001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 403);
+}
+
+#[tokio::test]
+async fn a_slug_with_dash_and_underscore_works_everywhere() {
+    let server = server_with_acme().await;
+    let slug = "Acme-Dental_2";
+    let stored = fixture_put(&server, slug, &json!({"business_name": "Acme Dental"})).await;
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    assert_eq!(stored.json()["slug"], slug);
+    assert_eq!(fixture_get(&server, slug).await.json()["slug"], slug);
+    let path = format!("/twiml/incoming/{slug}");
+    let answered = post_signed(&server, &path, &call_params("CA0001")).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    assert!(
+        answered
+            .text
+            .contains(r#"<Parameter name="tenant" value="Acme-Dental_2"/>"#),
+        "{}",
+        answered.text
+    );
+}
+
+#[tokio::test]
+async fn outbound_call_with_a_bad_tenant_slug_is_a_json_400() {
+    let server = server_with_acme().await;
+    let answer = place_call(
+        &server,
+        &json!({"tenant": "../acme", "to": "+14155551212", "from": "+15017122661"}),
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    let error = answer.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains(slug::RULE), "{error}");
+}
+
+#[tokio::test]
+async fn media_stream_with_a_bad_tenant_parameter_is_ended() {
+    let server = server_with_acme().await;
+    let answered = post_signed(&server, "/twiml/incoming/acme", &call_params("CA0007")).await;
+    assert_eq!(answered.status, 200);
+    let mut stream = open_media_stream(&server).await;
+    stream
+        .send(start_message("CA0007", "acme\u{202e}"))
+        .await
+        .unwrap();
+    // The server ends the stream instead of looking the tenant up; nothing else arrives first.
+    let next = tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("the server ends the stream");
+    assert!(
+        matches!(next, None | Some(Ok(tungstenite::Message::Close(_)))),
+        "{next:?}"
+    );
+    // The session's cleanup clears the call's registry entry once it has returned.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fixture_state(&server).await["registry_entries"] != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "registry never cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs on a paused clock: the registry's TTL is minutes long, and virtual time skips it.
+#[test]
+fn unclaimed_registry_entry_expires_after_the_ttl_and_a_streamed_one_stays() {
+    paused_runtime().block_on(async {
+        let (server, mut ai_attempts) =
+            spawn_with_hanging_ai(config("ws://127.0.0.1:9/v1/realtime")).await;
+        put_tenant(
+            &server,
+            "acme",
+            json!({"business_name": "Acme", "inbound_prompt": "Hi"}),
+        )
+        .await;
+        for call_sid in ["CAabandoned", "CAstreamed"] {
+            let answered =
+                post_signed(&server, "/twiml/incoming/acme", &call_params(call_sid)).await;
+            assert_eq!(answered.status, 200, "{}", answered.text);
+        }
+        let mut stream = open_media_stream(&server).await;
+        stream
+            .send(start_message("CAstreamed", "acme"))
+            .await
+            .unwrap();
+        // The session connects to the model only after it has claimed its entry and chosen the
+        // prompt; the connection then hangs, so the stream stays open.
+        ai_attempts
+            .recv()
+            .await
+            .expect("the session reaches the model");
+        assert_eq!(fixture_state(&server).await["registry_entries"], 2);
+
+        tokio::time::advance(DEFAULT_UNCLAIMED_TTL).await;
+        let state = fixture_state(&server).await;
+        assert_eq!(state["registry_entries"], 1, "{state}");
+        assert_eq!(state["active_streams"], 1, "{state}");
+        drop(stream);
+    });
 }
