@@ -11,56 +11,12 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use serde::Deserialize;
 
 use crate::app::{AppState, ResidualState};
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, Slug, TenantPath};
 use crate::status::StatusCallback;
 use crate::tenants::{Tenant, TenantInput};
-
-/// The body of `PUT /fixtures/tenants/{tenant}`.
-///
-/// It mirrors [`TenantInput`] field for field but lives here because refusing unknown fields is a
-/// decision of the fixture API's wire format, not of the tenant store. The conversion below names
-/// every field, so a field added to `TenantInput` fails to compile until it is added here too.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TenantBody {
-    /// Display name.
-    pub business_name: String,
-    /// Prompt for inbound calls.
-    #[serde(default)]
-    pub inbound_prompt: Option<String>,
-    /// Prompt for outbound calls.
-    #[serde(default)]
-    pub outbound_prompt: Option<String>,
-    /// Optional greeting.
-    #[serde(default)]
-    pub greeting: Option<String>,
-    /// Optional voice.
-    #[serde(default)]
-    pub voice: Option<String>,
-}
-
-impl From<TenantBody> for TenantInput {
-    fn from(body: TenantBody) -> TenantInput {
-        let TenantBody {
-            business_name,
-            inbound_prompt,
-            outbound_prompt,
-            greeting,
-            voice,
-        } = body;
-        TenantInput {
-            business_name,
-            inbound_prompt,
-            outbound_prompt,
-            greeting,
-            voice,
-        }
-    }
-}
 
 /// The slug of a fixture route, refused as a JSON 400 (after authorization).
 fn fixture_slug(slug: Result<TenantPath, InvalidSlug>) -> Result<Slug, AppError> {
@@ -96,9 +52,9 @@ pub async fn put_tenant(
     authorize(&state, &headers)?;
     let slug = fixture_slug(slug)?;
     // serde's message names an unknown field and lists the expected ones.
-    let body: TenantBody = serde_json::from_slice(&body)
+    let body: TenantInput = serde_json::from_slice(&body)
         .map_err(|err| AppError::BadRequest(format!("tenant JSON: {err}")))?;
-    let tenant = state.upsert_tenant(slug.as_str(), &TenantInput::from(body))?;
+    let tenant = state.upsert_tenant(slug.as_str(), &body)?;
     tracing::info!(tenant = %slug, version = tenant.version, "tenant stored");
     Ok(Json(tenant))
 }

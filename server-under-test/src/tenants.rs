@@ -34,7 +34,11 @@ pub struct Tenant {
 }
 
 /// The fixture API's body for creating or replacing a tenant.
+///
+/// Unknown fields are refused: a typo such as `inbound_promt` would otherwise store an empty
+/// inbound prompt, which is exactly the seed bug's trigger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantInput {
     /// Display name.
     pub business_name: String,
