@@ -126,6 +126,7 @@ fn bounded_lines(text: &str, indent: &str) -> Vec<String> {
     lines
 }
 
+/// `line`, followed by [`FULL_VALUE_POINTER`] when it holds a shortened value.
 fn with_pointer(line: String) -> String {
     if is_shortened(&line) {
         format!("{line} {FULL_VALUE_POINTER}")
