@@ -62,7 +62,11 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         // The scenario of a requirement is named after the requirement id, so the usual
         // result lines read `PASS  prompt.direction …`; the title says what it demands.
         let optional = if req.mandatory { "" } else { " (optional)" };
-        for line in scenario_lines(run, false) {
+        let lines = scenario_lines(run, quiet);
+        if lines.is_empty() {
+            return;
+        }
+        for line in lines {
             println!("{line}");
         }
         println!("      {}{optional}", req.title);

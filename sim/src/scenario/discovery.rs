@@ -218,7 +218,7 @@ mod tests {
         std::os::unix::fs::symlink(".", root.join("pack/here")).unwrap();
         std::os::unix::fs::symlink("a.yaml", root.join("pack/alias.yaml")).unwrap();
         std::os::unix::fs::symlink("missing", root.join("pack/dangling.yaml")).unwrap();
-        let files = discover(&[root.clone()]).unwrap();
+        let files = discover(std::slice::from_ref(&root)).unwrap();
         assert_eq!(names(&files), ["pack/a", "pack/inner/b"]);
         // Naming the same folder twice, or a folder and a file in it, still runs each file once.
         let twice = discover(&[root.join("pack"), root.clone(), root.join("pack/a.yaml")]).unwrap();

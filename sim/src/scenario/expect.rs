@@ -355,15 +355,24 @@ fn describe(op: &Op) -> String {
 pub fn text_diff(expected: &str, actual: &str) -> String {
     let diff = similar::TextDiff::from_lines(expected, actual);
     let mut out = String::new();
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => "-",
-            similar::ChangeTag::Insert => "+",
-            similar::ChangeTag::Equal => " ",
-        };
-        let _ = write!(out, "      {sign} {}", change.value());
-        if !change.value().ends_with('\n') {
-            out.push('\n');
+    // Only the changed lines and two lines of context around each change: a long multi-line
+    // prompt must not push the lines that differ past the failure message's length cap.
+    for (i, group) in diff.grouped_ops(2).iter().enumerate() {
+        if i > 0 {
+            out.push_str("      …\n");
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => "-",
+                    similar::ChangeTag::Insert => "+",
+                    similar::ChangeTag::Equal => " ",
+                };
+                let _ = write!(out, "      {sign} {}", change.value());
+                if !change.value().ends_with('\n') {
+                    out.push('\n');
+                }
+            }
         }
     }
     out
