@@ -309,3 +309,97 @@ async fn drop_socket_fault_ends_without_a_close_frame() {
     assert_eq!(sessions[1].closed_by.as_deref(), Some("fault"));
     assert_eq!(sessions[0].closed_at_ms, None);
 }
+
+/// Reads up to the first `error` event and returns its `error` object.
+async fn next_error(ws: &mut Ws) -> Value {
+    until(ws, "error").await.pop().unwrap()["error"].clone()
+}
+
+#[tokio::test]
+async fn message_over_the_limit_gets_an_error_event_and_close_1009() {
+    let mock = start(|c| c.max_message_bytes = 4096).await;
+    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let update = json!({"type": "session.update",
+        "session": {"type": "realtime", "instructions": "x".repeat(6000)}});
+    send(&mut ws, update).await;
+    let error = next_error(&mut ws).await;
+    assert_eq!(error["type"], "invalid_request_error");
+    assert_eq!(error["code"], "message_too_big");
+    assert_eq!(expect_close(&mut ws).await.0, 1009);
+    wait_closed(&mock.ledger).await;
+    let session = &mock.ledger.sessions()[0];
+    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(session.close_code, Some(1009));
+    assert!(session.updates.is_empty());
+}
+
+// A frame far over the limit is refused by the WebSocket layer from its header alone; the client
+// must still learn why instead of seeing the TCP connection drop.
+#[tokio::test]
+async fn frame_far_over_the_limit_gets_an_error_event_and_close_1009() {
+    let mock = start(|c| c.max_message_bytes = 4096).await;
+    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let huge = json!({"type": "input_audio_buffer.append", "audio": "A".repeat(200 * 1024)});
+    send(&mut ws, huge).await;
+    let error = next_error(&mut ws).await;
+    assert_eq!(error["code"], "message_too_big");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("the maximum is 4096 bytes."),
+        "{error}"
+    );
+    assert_eq!(expect_close(&mut ws).await.0, 1009);
+    wait_closed(&mock.ledger).await;
+    let session = &mock.ledger.sessions()[0];
+    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(session.close_code, Some(1009));
+}
+
+#[tokio::test]
+async fn invalid_utf8_text_frame_is_a_protocol_error_in_the_ledger() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let mock = start(|_| {}).await;
+    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    // The client API only builds valid text, so the frame is assembled by hand.
+    let bad = Frame::message(vec![b'{', 0xC3, 0x28, b'}'], OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(bad)).await.unwrap();
+    let error = next_error(&mut ws).await;
+    assert_eq!(error["code"], "invalid_event");
+    assert_eq!(expect_close(&mut ws).await.0, 1007);
+    wait_closed(&mock.ledger).await;
+    let session = &mock.ledger.sessions()[0];
+    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(session.close_code, Some(1007));
+    assert_eq!(session.errors_sent.len(), 1);
+}
+
+#[tokio::test]
+async fn binary_frame_is_recorded_as_an_error() {
+    let mock = start(|_| {}).await;
+    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    ws.send(Message::Binary(vec![0u8; 16].into()))
+        .await
+        .unwrap();
+    assert_eq!(next_error(&mut ws).await["code"], "invalid_event");
+    ws.close(None).await.unwrap();
+    wait_closed(&mock.ledger).await;
+    let session = &mock.ledger.sessions()[0];
+    assert_eq!(session.errors_sent.len(), 1);
+    assert!(session.errors_sent[0].message.starts_with("Binary frames"));
+}

@@ -68,6 +68,18 @@ impl ApiError {
         )
     }
 
+    /// `Invalid value for 'x': expected a non-negative integer, got -5`.
+    ///
+    /// A negative integer is the right type with the wrong value; reporting it as a type error
+    /// would read "expected an integer, but got an integer instead".
+    pub(crate) fn negative_integer(param: &str, got: &Value) -> Self {
+        Self::invalid(
+            Some("integer_below_min_value"),
+            format!("Invalid value for '{param}': expected a non-negative integer, got {got}"),
+            Some(param),
+        )
+    }
+
     /// A number outside its allowed range.
     pub(crate) fn out_of_range(param: &str, value: &Value, low: &str, high: &str) -> Self {
         Self::invalid(
@@ -138,6 +150,13 @@ mod tests {
             "Invalid value: 'input_text'. Supported values are: 'message', 'function_call', 'function_call_output', and 'item_reference'."
         );
         assert_eq!(quoted_list(&["a", "b"]), "'a' and 'b'");
+        let negative = ApiError::negative_integer("audio_end_ms", &json!(-5));
+        assert_eq!(
+            negative.message,
+            "Invalid value for 'audio_end_ms': expected a non-negative integer, got -5"
+        );
+        assert_eq!(negative.code.as_deref(), Some("integer_below_min_value"));
+        assert_eq!(negative.param.as_deref(), Some("audio_end_ms"));
         assert_eq!(
             ApiError::invalid_type("session.instructions", "a string", &json!(3)).message,
             "Invalid type for 'session.instructions': expected a string, but got an integer instead."

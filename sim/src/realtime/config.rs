@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 
-use super::ledger::Ledger;
+use super::ledger::{Ledger, Retention};
 use super::script::Script;
 
 /// What to do with connections that ask for the retired beta dialect.
@@ -59,10 +59,20 @@ pub struct MockConfig {
     pub audio_pace: f64,
     /// Model used when the query string names none.
     pub model_default: String,
+    /// Longest client message accepted, in bytes; a longer one gets an `error` event and a
+    /// close with 1009 (Message Too Big).
+    pub max_message_bytes: usize,
+    /// How much of each session the ledger keeps.
+    pub retention: Retention,
 }
 
+/// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
+/// event, an `input_audio_buffer.append` carrying 15 MiB of audio (20 MiB as base64).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
 impl MockConfig {
-    /// Defaults: empty script, any key, beta retired, 60-minute sessions, 10x audio pace.
+    /// Defaults: empty script, any key, beta retired, 60-minute sessions, 10x audio pace,
+    /// 32 MiB messages and a ledger that keeps everything ([`Retention::full`]).
     pub fn new(clock: SimClock, ids: IdGen) -> Self {
         Self {
             clock,
@@ -74,6 +84,8 @@ impl MockConfig {
             max_session: Duration::from_secs(3600),
             audio_pace: 10.0,
             model_default: "gpt-realtime".to_owned(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            retention: Retention::full(),
         }
     }
 }

@@ -24,9 +24,10 @@ mod session_config;
 mod turns;
 mod vad;
 
-pub use config::{BetaMode, Dialect, MockConfig};
+pub use config::{BetaMode, DEFAULT_MAX_MESSAGE_BYTES, Dialect, MockConfig};
 pub use ledger::{
-    ErrorRecord, Ledger, ResponseRecord, SessionRecord, TruncateRecord, UpdateRecord, VadTurn,
+    ErrorRecord, Ledger, OTHER_EVENT_TYPES, ResponseRecord, Retention, SessionRecord,
+    TruncateRecord, UpdateRecord, VadTurn,
 };
 pub use script::{
     AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,

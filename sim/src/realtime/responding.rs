@@ -189,7 +189,8 @@ impl Session {
             tool_call: None,
             ended_at_ms: None,
         };
-        self.record(|s| s.responses.push(record));
+        let retention = self.cfg.retention;
+        self.record(|s| s.push_response(record, &retention));
         let response = ActiveResponse::new(params, reply, Instant::now(), self.audio_pos_ms());
         let created = response.object("in_progress", Value::Null, Value::Null);
         self.emit("response.created", json!({ "response": created }));

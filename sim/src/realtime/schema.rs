@@ -126,9 +126,13 @@ pub(crate) fn nullable_object(v: &Value, p: &str) -> Result<Value, ApiError> {
     }
 }
 
+/// A non-negative integer; a negative one is a value error, anything else a type error.
 pub(crate) fn uint(v: &Value, p: &str) -> Result<u64, ApiError> {
-    v.as_u64()
-        .ok_or_else(|| ApiError::invalid_type(p, "an integer", v))
+    match v.as_u64() {
+        Some(n) => Ok(n),
+        None if v.is_i64() => Err(ApiError::negative_integer(p, v)),
+        None => Err(ApiError::invalid_type(p, "an integer", v)),
+    }
 }
 
 pub(crate) fn boolean(v: &Value, p: &str) -> Result<bool, ApiError> {

@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 use super::config::{Dialect, MockConfig};
 use super::session::{SessionContext, SessionInput, SessionOutput, run_session};
@@ -111,10 +113,44 @@ async fn upgrade(
         dialect,
         key_valid,
     };
+    let transport_limit = transport_limit(state.config.max_message_bytes);
     ws.protocols(["realtime"])
         // Events are small; a small read buffer avoids zero-filling 128 KiB on every read.
         .read_buffer_size(8 * 1024)
+        .max_message_size(transport_limit)
+        .max_frame_size(transport_limit)
         .on_upgrade(move |socket| serve_socket(socket, ctx))
+}
+
+/// The size at which the WebSocket layer itself refuses a message.
+///
+/// It sits above the protocol limit the session enforces, so that a message somewhat over the
+/// limit is read whole and answered cleanly (an `error` event, then a close with 1009). A message
+/// over this one stops the reader mid-frame: the session still answers, but the unread rest of
+/// the frame may make the client see a reset after the close frame.
+fn transport_limit(max_message_bytes: usize) -> usize {
+    max_message_bytes
+        .saturating_mul(2)
+        .max(max_message_bytes.saturating_add(64 * 1024))
+}
+
+/// Translates a WebSocket read error into what the session should make of it.
+fn transport_error(err: axum::Error) -> SessionInput {
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { size, .. })) => {
+            SessionInput::TooBig(*size)
+        }
+        Some(WsError::Utf8(_)) => SessionInput::InvalidUtf8,
+        // A reset without a close frame is the client going away, not a protocol violation.
+        Some(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
+            SessionInput::Close(None)
+        }
+        Some(WsError::Protocol(violation)) => {
+            SessionInput::ProtocolViolation(violation.to_string())
+        }
+        _ => SessionInput::Close(None),
+    }
 }
 
 /// Adapts a WebSocket to the session's input and output types.
@@ -152,7 +188,7 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
             Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
             Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
             Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            Err(_) => Some(SessionInput::Close(None)),
+            Err(err) => Some(transport_error(err)),
         }
     });
     let mut sink = pin!(sink);
@@ -161,7 +197,22 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
     if !dropped.load(Ordering::SeqCst) {
         // Let the client's close reply arrive so the close handshake completes cleanly.
         let _ = tokio::time::timeout(CLOSE_LINGER, async {
-            while stream.next().await.is_some() {}
+            loop {
+                match stream.next().await {
+                    // Frames the client sent before it saw our close frame; a text frame that
+                    // is not UTF-8 was still read whole, so the reader can go on.
+                    Some(
+                        SessionInput::Text(_) | SessionInput::Binary(_) | SessionInput::InvalidUtf8,
+                    ) => {}
+                    Some(SessionInput::Close(_)) | None => break,
+                    // After a refused frame the reader cannot go on (the frame's header stays
+                    // buffered, so reading again fails at once, forever); keep the socket open
+                    // for the rest of the linger so the client can read our close frame.
+                    Some(SessionInput::TooBig(_) | SessionInput::ProtocolViolation(_)) => {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
         })
         .await;
     }

@@ -29,9 +29,19 @@ pub enum SessionInput {
     Text(String),
     /// A binary frame (not part of the protocol).
     Binary(Vec<u8>),
+    /// A message the transport refused to read whole because it is longer than its limit;
+    /// carries the length the frame announced.
+    TooBig(usize),
+    /// A text frame whose payload is not valid UTF-8.
+    InvalidUtf8,
+    /// Any other violation of the WebSocket protocol, described.
+    ProtocolViolation(String),
     /// The client closed, with its close code if it sent one.
     Close(Option<u16>),
 }
+
+/// How the ledger names a session ended by a frame the protocol does not allow.
+const PROTOCOL_ERROR: &str = "protocol_error";
 
 /// What the session asks the transport to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,15 +136,7 @@ where
             () = sleep_until(session.expiry) => session.expire(),
             () = sleep_opt(next_fault) => session.fire_fault(),
             () = sleep_opt(next_response) => session.advance_responses(),
-            input = stream.next() => match input {
-                Some(SessionInput::Text(text)) => session.handle_text(&text),
-                Some(SessionInput::Binary(_)) => {
-                    let err = ApiError::invalid(Some("invalid_event"), "Binary frames are not supported; send JSON text frames.", None);
-                    session.send_error(&err, None, None);
-                }
-                Some(SessionInput::Close(code)) => session.end = Some(End { closed_by: "client", code }),
-                None => session.end = Some(End { closed_by: "client", code: None }),
-            },
+            input = stream.next() => session.handle_input(input),
         }
     }
 }
@@ -166,7 +168,7 @@ impl Session {
             .map(|f| (now + f.at, f.kind.clone()))
             .collect();
         faults.sort_by_key(|f| f.0);
-        cfg.ledger.open(SessionRecord {
+        let record = SessionRecord {
             index: ctx.index,
             session_id: config.id.clone(),
             model: ctx.model.clone(),
@@ -176,7 +178,8 @@ impl Session {
             input_format: config.input_format.mime().to_owned(),
             output_format: config.output_format.mime().to_owned(),
             ..SessionRecord::default()
-        });
+        };
+        cfg.ledger.open(record, &cfg.retention);
         let mut session = Self {
             expiry: now + cfg.max_session,
             cfg,
@@ -263,7 +266,8 @@ impl Session {
             client_event_type: client_event_type.map(str::to_owned),
         };
         let copy = record.clone();
-        self.record(|s| s.errors_sent.push(copy));
+        let retention = self.cfg.retention;
+        self.record(|s| s.push_error(copy, &retention));
         record
     }
 
@@ -336,13 +340,76 @@ impl Session {
         // Responses still running when the socket ends stay `in_progress` in the ledger.
         let input = self.config.input_format.mime().to_owned();
         let output = self.config.output_format.mime().to_owned();
-        self.record(|s| {
+        self.cfg.ledger.close(self.index, &self.cfg.retention, |s| {
             s.closed_at_ms = Some(now);
             s.closed_by = Some(end.closed_by.to_owned());
             s.close_code = end.code;
             s.input_format = input;
             s.output_format = output;
         });
+    }
+
+    /// Dispatches one frame from the client (`None`: the stream ended).
+    fn handle_input(&mut self, input: Option<SessionInput>) {
+        let max = self.cfg.max_message_bytes;
+        match input {
+            Some(SessionInput::Text(text)) if text.len() > max => self.reject_too_big(text.len()),
+            Some(SessionInput::Text(text)) => self.handle_text(&text),
+            Some(SessionInput::Binary(bytes)) if bytes.len() > max => {
+                self.reject_too_big(bytes.len());
+            }
+            Some(SessionInput::Binary(_)) => {
+                let err = ApiError::invalid(
+                    Some("invalid_event"),
+                    "Binary frames are not supported; send JSON text frames.",
+                    None,
+                );
+                self.send_error(&err, None, None);
+            }
+            Some(SessionInput::TooBig(size)) => self.reject_too_big(size),
+            Some(SessionInput::InvalidUtf8) => {
+                let err = ApiError::invalid(
+                    Some("invalid_event"),
+                    "Text frames must be valid UTF-8; the message could not be decoded.",
+                    None,
+                );
+                self.send_error(&err, None, None);
+                // RFC 6455 section 8.1: invalid UTF-8 in a text frame fails the connection.
+                self.close(1007, "invalid UTF-8 in a text frame", PROTOCOL_ERROR);
+            }
+            Some(SessionInput::ProtocolViolation(detail)) => {
+                let message = format!("WebSocket protocol error: {detail}.");
+                let err = ApiError::invalid(Some("invalid_event"), message, None);
+                self.send_error(&err, None, None);
+                self.close(1002, "protocol error", PROTOCOL_ERROR);
+            }
+            Some(SessionInput::Close(code)) => {
+                self.end = Some(End {
+                    closed_by: "client",
+                    code,
+                });
+            }
+            None => {
+                self.end = Some(End {
+                    closed_by: "client",
+                    code: None,
+                });
+            }
+        }
+    }
+
+    /// Answers a message over [`MockConfig::max_message_bytes`]: an `error` event, then a close
+    /// with 1009 (Message Too Big), so the client learns why rather than seeing the TCP
+    /// connection drop.
+    fn reject_too_big(&mut self, size: usize) {
+        let max = self.cfg.max_message_bytes;
+        let err = ApiError::invalid(
+            Some("message_too_big"),
+            format!("The message is {size} bytes long; the maximum is {max} bytes."),
+            None,
+        );
+        self.send_error(&err, None, None);
+        self.close(1009, "message too big", PROTOCOL_ERROR);
     }
 
     fn handle_text(&mut self, text: &str) {
@@ -368,7 +435,8 @@ impl Session {
             self.send_error(&err, event_id.as_deref(), None);
             return;
         };
-        self.record(|s| *s.client_events.entry(ty.clone()).or_insert(0) += 1);
+        let retention = self.cfg.retention;
+        self.record(|s| s.count_client_event(&ty, &retention));
         let result = match ty.as_str() {
             "session.update" => {
                 self.session_update(&event, event_id.as_deref());

@@ -18,7 +18,7 @@ use crate::ids::IdGen;
 
 use super::codec::ulaw_encode;
 use super::config::{BetaMode, Dialect, MockConfig};
-use super::ledger::Ledger;
+use super::ledger::{Ledger, Retention};
 use super::script::{
     AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
 };
@@ -1054,4 +1054,181 @@ async fn same_seed_same_event_stream() {
         events
     }
     assert_eq!(run_once().await, run_once().await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn negative_integers_are_value_errors_that_say_what_was_expected() {
+    let mut h = start(Script::default());
+    h.event().await;
+    h.send(
+        json!({"type": "conversation.item.truncate", "event_id": "t1", "item_id": "item_x",
+        "content_index": 0, "audio_end_ms": -5}),
+    );
+    let error = h.error().await;
+    assert_eq!(error["type"], "invalid_request_error");
+    assert_eq!(error["code"], "integer_below_min_value");
+    assert_eq!(error["param"], "audio_end_ms");
+    assert_eq!(error["event_id"], "t1");
+    assert_eq!(
+        error["message"],
+        "Invalid value for 'audio_end_ms': expected a non-negative integer, got -5"
+    );
+    h.send(
+        json!({"type": "conversation.item.truncate", "item_id": "item_x",
+        "content_index": -1, "audio_end_ms": 5}),
+    );
+    let error = h.error().await;
+    assert_eq!(error["param"], "content_index");
+    assert_eq!(
+        error["message"],
+        "Invalid value for 'content_index': expected a non-negative integer, got -1"
+    );
+    // A decimal is still a type error, worded with the type that arrived.
+    h.send(
+        json!({"type": "conversation.item.truncate", "item_id": "item_x",
+        "content_index": 0, "audio_end_ms": 1.5}),
+    );
+    let error = h.error().await;
+    assert_eq!(error["code"], "invalid_type");
+    assert_eq!(
+        error["message"],
+        "Invalid type for 'audio_end_ms': expected an integer, but got a decimal instead."
+    );
+    h.send(json!({"type": "session.update", "session": {"type": "realtime",
+        "audio": {"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": -200}}}}}));
+    let error = h.error().await;
+    assert_eq!(error["code"], "integer_below_min_value");
+    assert_eq!(
+        error["param"],
+        "session.audio.input.turn_detection.silence_duration_ms"
+    );
+    h.close().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_oversized_message_gets_an_error_and_a_1009_close() {
+    let mut config = config(Script::default());
+    config.max_message_bytes = 1000;
+    let mut h = start_with(config, Dialect::Ga, true);
+    h.event().await;
+    // Exactly at the limit is still read.
+    let padding = "x".repeat(1000 - r#"{"type":"input_audio_buffer.clear","pad":""}"#.len());
+    let at_limit = format!(r#"{{"type":"input_audio_buffer.clear","pad":"{padding}"}}"#);
+    assert_eq!(at_limit.len(), 1000);
+    h.tx.send(SessionInput::Text(at_limit)).unwrap();
+    h.tx.send(SessionInput::Text(
+        twilio_ga_update(&"y".repeat(2000)).to_string(),
+    ))
+    .unwrap();
+    let error = h.error().await;
+    assert_eq!(error["type"], "invalid_request_error");
+    assert_eq!(error["code"], "message_too_big");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("the maximum is 1000 bytes."),
+        "{error}"
+    );
+    match h.next().await {
+        SessionOutput::Close { code, .. } => assert_eq!(code, 1009),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    let record = &h.ledger.sessions()[0];
+    assert_eq!(record.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(record.close_code, Some(1009));
+    assert_eq!(record.errors_sent.len(), 1);
+    assert_eq!(
+        record.errors_sent[0].code.as_deref(),
+        Some("message_too_big")
+    );
+    assert!(
+        record.updates.is_empty(),
+        "the oversized update is not applied"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_the_transport_refused_gets_an_error_and_a_1009_close() {
+    let mut h = start(Script::default());
+    h.event().await;
+    h.tx.send(SessionInput::TooBig(100 * 1024 * 1024)).unwrap();
+    let error = h.error().await;
+    assert_eq!(error["code"], "message_too_big");
+    assert!(matches!(
+        h.next().await,
+        SessionOutput::Close { code: 1009, .. }
+    ));
+    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    assert_eq!(
+        h.ledger.sessions()[0].closed_by.as_deref(),
+        Some("protocol_error")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_utf8_is_recorded_as_a_protocol_error() {
+    let mut h = start(Script::default());
+    h.event().await;
+    h.tx.send(SessionInput::InvalidUtf8).unwrap();
+    let error = h.error().await;
+    assert_eq!(error["code"], "invalid_event");
+    assert!(matches!(
+        h.next().await,
+        SessionOutput::Close { code: 1007, .. }
+    ));
+    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    let record = &h.ledger.sessions()[0];
+    assert_eq!(record.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(record.close_code, Some(1007));
+    assert_eq!(record.errors_sent.len(), 1);
+    assert!(record.errors_sent[0].message.contains("UTF-8"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_binary_frame_is_recorded_as_an_error_and_the_session_goes_on() {
+    let mut h = start(Script::default());
+    h.event().await;
+    h.tx.send(SessionInput::Binary(vec![1, 2, 3])).unwrap();
+    let error = h.error().await;
+    assert_eq!(error["code"], "invalid_event");
+    h.send(manual_update());
+    h.until("session.updated").await;
+    let ledger = h.close().await;
+    let record = &ledger.sessions()[0];
+    assert_eq!(record.errors_sent.len(), 1);
+    assert_eq!(
+        record.errors_sent[0].message,
+        "Binary frames are not supported; send JSON text frames."
+    );
+    assert_eq!(record.closed_by.as_deref(), Some("client"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bounded_retention_caps_updates_and_compacts_at_close() {
+    let mut config = config(Script::default());
+    config.retention = Retention {
+        max_records: Some(4),
+        ..Retention::bounded()
+    };
+    let mut h = start_with(config, Dialect::Ga, true);
+    h.event().await;
+    for i in 0..10 {
+        h.send(twilio_ga_update(&format!("prompt {i}")));
+        h.until("session.updated").await;
+    }
+    h.append(&silence_ulaw(200));
+    let ledger = h.close().await;
+    let record = &ledger.sessions()[0];
+    let kept: Vec<&str> = record
+        .updates
+        .iter()
+        .map(|u| u.effective_instructions.as_str())
+        .collect();
+    assert_eq!(kept, vec!["prompt 6", "prompt 7", "prompt 8", "prompt 9"]);
+    assert_eq!(record.records_dropped, 6);
+    assert!(record.updates.iter().all(|u| u.instructions.is_none()));
+    assert!(record.audio_received.is_empty());
+    assert_eq!(record.audio_received_ms, 200, "the audio total survives");
 }

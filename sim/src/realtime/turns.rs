@@ -8,7 +8,7 @@ use super::api_error::ApiError;
 use super::config::Dialect;
 use super::conversation::{Item, Position, not_found};
 use super::ledger::{TruncateRecord, UpdateRecord, VadTurn};
-use super::schema::{object, string};
+use super::schema::{object, string, uint};
 use super::session::Session;
 use super::vad::VadEvent;
 
@@ -54,8 +54,9 @@ impl Session {
                 .map(|t| t.kind().to_owned()),
         };
         let (input, output) = (record.input_format.clone(), record.output_format.clone());
+        let retention = self.cfg.retention;
         self.record(|s| {
-            s.updates.push(record);
+            s.push_update(record, &retention);
             s.input_format = input;
             s.output_format = output;
         });
@@ -79,9 +80,10 @@ impl Session {
         self.audio_received_us += u64::try_from(bytes.len() * 1000 / per_ms).unwrap_or(0);
         self.buffer_bytes += bytes.len();
         let total_ms = self.audio_pos_ms();
+        let retention = self.cfg.retention;
         self.record(|s| {
             s.audio_received_ms = total_ms;
-            s.store_audio(&bytes, per_ms);
+            s.store_audio(&bytes, per_ms, &retention);
         });
         let Some(td) = self.config.turn_detection.clone() else {
             self.vad.skip(&bytes, format);
@@ -110,12 +112,14 @@ impl Session {
             json!({"audio_start_ms": audio_start_ms, "item_id": item_id}),
         );
         let at_ms = self.now_ms();
+        let retention = self.cfg.retention;
         self.record(|s| {
-            s.vad_turns.push(VadTurn {
+            let turn = VadTurn {
                 speech_started_ms: audio_start_ms,
                 speech_stopped_ms: None,
                 at_ms,
-            });
+            };
+            s.push_vad_turn(turn, &retention);
         });
         if interrupt && let Some(i) = self.responses.iter().position(|r| r.in_conversation()) {
             let response = self.responses.remove(i);
@@ -391,15 +395,12 @@ impl Session {
         let id = required_event_str(event, "item_id")?.to_owned();
         let content_index = event
             .get("content_index")
-            .ok_or_else(|| ApiError::missing_required("content_index"))?
-            .as_u64()
-            .unwrap_or(0);
+            .ok_or_else(|| ApiError::missing_required("content_index"))?;
+        let content_index = uint(content_index, "content_index")?;
         let end = event
             .get("audio_end_ms")
             .ok_or_else(|| ApiError::missing_required("audio_end_ms"))?;
-        let audio_end_ms = end
-            .as_u64()
-            .ok_or_else(|| ApiError::invalid_type("audio_end_ms", "an integer", end))?;
+        let audio_end_ms = uint(end, "audio_end_ms")?;
         let item_audio_ms = self.conv.get(&id).and_then(|i| i.audio_ms);
         let result = match self.conv.get_mut(&id) {
             None => Err(not_found(&id, "item_id")),
@@ -426,15 +427,15 @@ impl Session {
         };
         let at_ms = self.now_ms();
         let error = result.as_ref().err().map(|e| e.message.clone());
-        self.record(|s| {
-            s.truncates.push(TruncateRecord {
-                at_ms,
-                item_id: id.clone(),
-                audio_end_ms,
-                item_audio_ms,
-                error,
-            });
-        });
+        let retention = self.cfg.retention;
+        let record = TruncateRecord {
+            at_ms,
+            item_id: id.clone(),
+            audio_end_ms,
+            item_audio_ms,
+            error,
+        };
+        self.record(|s| s.push_truncate(record, &retention));
         result?;
         self.emit(
             "conversation.item.truncated",
