@@ -12,9 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 
-use crate::app::{AppState, ResidualState};
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, Slug, TenantPath};
+use crate::state::{AppState, ResidualState};
 use crate::status::StatusCallback;
 use crate::tenants::{Tenant, TenantInput};
 

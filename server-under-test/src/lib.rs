@@ -26,11 +26,14 @@
 //! - [`media_bridge`] — assistant audio playback, marks and barge-in truncation (`server/media_ws_ai.py`).
 //! - [`media_session`] — the per-call bridge state machine (`server/media_ws_ai.py`).
 //! - [`media_ws`] — the `/ws/media` upgrade handler (the seed's WebSocket route in `server/media_ws_ai.py`).
-//! - [`app`](mod@app) — `AppState`, the router and `serve` (the seed's application factory).
+//! - [`state`] — `AppState`, what every handler shares, and the `/fixtures/state` body.
+//! - [`counters`] — live-resource counters and the guards that hold them (no seed counterpart).
+//! - [`app`](mod@app) — the router and `serve` (the seed's application factory).
 //! - [`error`] — `ServerError` and the HTTP error response type.
 
 pub mod app;
 pub mod config;
+pub mod counters;
 pub mod error;
 pub mod fixtures;
 pub mod media_bridge;
@@ -44,17 +47,19 @@ pub mod realtime;
 pub mod realtime_event;
 pub mod signature;
 pub mod slug;
+pub mod state;
 pub mod status;
 pub mod stream_registry;
 pub mod tenants;
 pub mod twilio_message;
 pub mod webhooks;
 
-pub use app::{AppState, ResidualState, app, serve, serve_with_state};
+pub use app::{app, serve, serve_with_state};
 pub use config::{Args, Config, Profile};
 pub use error::{AppError, ServerError};
 pub use media_session::{EndReason, SessionReport, run_session};
 pub use prompt_builder::{BuiltPrompt, Direction, build_full_business_prompt};
 pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};
+pub use state::{AppState, ResidualState};
 pub use tenants::{Tenant, TenantInput, TenantStore};

@@ -15,12 +15,13 @@ use std::time::Duration;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Serialize;
 
-use crate::app::{AppState, CounterGuard, CounterKind};
+use crate::counters::{CounterGuard, CounterKind};
 use crate::media_bridge::{AiAction, Bridge};
 use crate::prompt_builder::Direction;
 use crate::prompt_selection::{PromptSource, PromptSources, SelectedPrompt, select_prompt};
 use crate::realtime::AiConnection;
 use crate::realtime_event::{ClientEvent, ConversationItem, SessionConfig};
+use crate::state::AppState;
 use crate::twilio_message::{StartPayload, TwilioInbound, TwilioOutbound};
 
 /// How long to wait for Twilio's `start` message after the socket opens.
@@ -89,7 +90,7 @@ async fn close_ai(live: LiveAi) {
 async fn open_ai(state: &AppState, update: &ClientEvent) -> Option<LiveAi> {
     match state.connector().connect().await {
         Ok(mut conn) => {
-            let guard = CounterGuard::new(state, CounterKind::AiSockets);
+            let guard = CounterGuard::new(state.counters(), CounterKind::AiSockets);
             if let Err(err) = conn.sink.send(update.clone()).await {
                 tracing::warn!(error = %err, "sending session.update failed");
                 close_ai(LiveAi {
@@ -146,7 +147,7 @@ where
     TS::Error: std::fmt::Display,
     TR: Stream<Item = TwilioInbound> + Unpin,
 {
-    let _stream_guard = CounterGuard::new(&state, CounterKind::Streams);
+    let _stream_guard = CounterGuard::new(state.counters(), CounterKind::Streams);
     let mut report = SessionReport {
         call_sid: None,
         direction: None,
@@ -637,7 +638,7 @@ mod tests {
         assert_eq!(report.ai_connections, 1);
         assert_eq!(
             state.residual_state(),
-            crate::app::ResidualState {
+            crate::state::ResidualState {
                 registry_entries: 0,
                 active_streams: 0,
                 active_ai_sockets: 0,

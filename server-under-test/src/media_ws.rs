@@ -18,11 +18,11 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt, future};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::media_session::run_session;
 use crate::signature;
 use crate::slug::Slug;
+use crate::state::AppState;
 use crate::twilio_message::{TwilioInbound, TwilioOutbound, parse_inbound};
 use crate::webhooks::signed_url;
 

@@ -10,9 +10,9 @@ use axum::extract::rejection::JsonRejection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::slug::Slug;
+use crate::state::AppState;
 
 /// Request body of `POST /calls/outbound`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

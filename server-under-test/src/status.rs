@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::signature;
+use crate::state::AppState;
 use crate::webhooks::{parse_form, signed_url};
 
 /// Which callback URL was hit.

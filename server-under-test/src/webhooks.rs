@@ -10,11 +10,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::prompt_builder::Direction;
 use crate::signature;
 use crate::slug::{InvalidSlug, TenantPath};
+use crate::state::AppState;
 
 /// Decodes an `application/x-www-form-urlencoded` body into name/value pairs.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {

@@ -1,0 +1,161 @@
+//! `AppState`: everything the handlers share (settings, tenants, prompt cache, stream registry,
+//! counters, status log, HTTP client, Realtime connector).
+//!
+//! The state is its own module, apart from the router in [`crate::app`], so that the handlers
+//! depend on the state and the router depends on the handlers, and nothing depends back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Profile};
+use crate::counters::{CounterKind, Counters};
+use crate::error::ServerError;
+use crate::prompt_cache::PromptCache;
+use crate::realtime::{AiConnector, TungsteniteConnector};
+use crate::status::StatusLog;
+use crate::stream_registry::StreamRegistry;
+use crate::tenants::{Tenant, TenantInput, TenantStore};
+
+/// Timeout of every Twilio REST request.
+pub const TWILIO_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `/fixtures/state` body: everything that must be zero after a call ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidualState {
+    /// Calls with stream-registry metadata (expired unclaimed entries are not counted).
+    pub registry_entries: usize,
+    /// Open Media Streams sessions.
+    pub active_streams: usize,
+    /// Open Realtime sockets.
+    pub active_ai_sockets: usize,
+    /// Live prompt cache entries (shared across calls; zero only once their TTL has passed).
+    pub prompt_cache_entries: usize,
+}
+
+struct Inner {
+    config: Config,
+    tenants: TenantStore,
+    cache: PromptCache,
+    registry: StreamRegistry,
+    counters: Arc<Counters>,
+    status_log: StatusLog,
+    http: reqwest::Client,
+    connector: Arc<dyn AiConnector>,
+}
+
+/// Shared server state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State with the tokio-tungstenite Realtime connector built from `config`.
+    pub fn new(config: Config) -> Result<AppState, ServerError> {
+        let connector = TungsteniteConnector {
+            url: config.realtime_url.clone(),
+            api_key: config.openai_api_key.clone(),
+            connect_timeout: config.ai_connect_timeout,
+        };
+        AppState::with_connector(config, Arc::new(connector))
+    }
+
+    /// State with a custom Realtime connector (for in-process harnesses and tests).
+    pub fn with_connector(
+        config: Config,
+        connector: Arc<dyn AiConnector>,
+    ) -> Result<AppState, ServerError> {
+        config.validate()?;
+        let tenants = TenantStore::open(&config.db)?;
+        let http = reqwest::Client::builder()
+            .timeout(TWILIO_HTTP_TIMEOUT)
+            .build()?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                cache: PromptCache::new(config.prompt_cache_ttl),
+                registry: StreamRegistry::with_ttl(config.registry_ttl),
+                config,
+                tenants,
+                counters: Arc::new(Counters::default()),
+                status_log: StatusLog::default(),
+                http,
+                connector,
+            }),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The tenant store.
+    pub fn tenants(&self) -> &TenantStore {
+        &self.inner.tenants
+    }
+
+    /// The prompt cache.
+    pub fn prompt_cache(&self) -> &PromptCache {
+        &self.inner.cache
+    }
+
+    /// The per-call registry.
+    pub fn registry(&self) -> &StreamRegistry {
+        &self.inner.registry
+    }
+
+    /// The live-resource counters (shared, so a [`crate::counters::CounterGuard`] can hold them).
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.inner.counters
+    }
+
+    /// Recorded status callbacks.
+    pub fn status_log(&self) -> &StatusLog {
+        &self.inner.status_log
+    }
+
+    /// The HTTP client for the Twilio REST API.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The Realtime connector.
+    pub fn connector(&self) -> &dyn AiConnector {
+        self.inner.connector.as_ref()
+    }
+
+    /// Creates or replaces a tenant; under the fixed profile its cached prompts are dropped.
+    pub fn upsert_tenant(
+        &self,
+        slug: &str,
+        input: &TenantInput,
+    ) -> Result<Tenant, rusqlite::Error> {
+        let tenant = self.inner.tenants.upsert(slug, input)?;
+        match self.inner.config.profile {
+            Profile::Fixed => self.inner.cache.invalidate_tenant(slug),
+            // The seed never invalidated the cache: a changed prompt stays stale until the TTL.
+            Profile::Legacy => {}
+        }
+        Ok(tenant)
+    }
+
+    /// Current residual-state counters.
+    pub fn residual_state(&self) -> ResidualState {
+        ResidualState {
+            registry_entries: self.inner.registry.len(),
+            active_streams: self.inner.counters.get(CounterKind::Streams),
+            active_ai_sockets: self.inner.counters.get(CounterKind::AiSockets),
+            prompt_cache_entries: self.inner.cache.len(),
+        }
+    }
+}
