@@ -16,6 +16,7 @@
 //! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
+//! - [`direction`] — `Direction`, inbound or outbound, fixed by the webhook route (the seed's `direction` strings).
 //! - [`prompt_builder`] — `build_full_business_prompt` (`server/services/realtime_prompt_builder.py`).
 //! - [`prompt_cache`] — `PromptCache`, keyed by tenant and direction (`server/services/prompt_cache.py`).
 //! - [`prompt_selection`] — the stream-side "HARD LOCK" prompt choice (`server/media_ws_ai.py`).
@@ -34,6 +35,7 @@
 pub mod app;
 pub mod config;
 pub mod counters;
+pub mod direction;
 pub mod error;
 pub mod fixtures;
 pub mod media_bridge;
@@ -56,9 +58,10 @@ pub mod webhooks;
 
 pub use app::{app, serve, serve_with_state};
 pub use config::{Args, Config, Profile};
+pub use direction::Direction;
 pub use error::{AppError, ServerError};
 pub use media_session::{EndReason, SessionReport, run_session};
-pub use prompt_builder::{BuiltPrompt, Direction, build_full_business_prompt};
+pub use prompt_builder::{BuiltPrompt, build_full_business_prompt};
 pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};
 pub use state::{AppState, ResidualState};

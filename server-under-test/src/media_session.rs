@@ -16,8 +16,8 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Serialize;
 
 use crate::counters::{CounterGuard, CounterKind};
+use crate::direction::Direction;
 use crate::media_bridge::{AiAction, Bridge};
-use crate::prompt_builder::Direction;
 use crate::prompt_selection::{PromptSource, PromptSources, SelectedPrompt, select_prompt};
 use crate::realtime::AiConnection;
 use crate::realtime_event::{ClientEvent, ConversationItem, SessionConfig};

@@ -7,49 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Profile;
+use crate::direction::Direction;
 use crate::tenants::Tenant;
-
-/// Direction of a call, fixed by the webhook route that answered it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// The caller dialled the business (`/twiml/incoming/{tenant}`).
-    Inbound,
-    /// The business called out (`/twiml/outbound/{tenant}`).
-    Outbound,
-}
-
-impl Direction {
-    /// The lowercase wire name (`inbound` / `outbound`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
-    }
-
-    /// Parses the lowercase wire name.
-    pub fn parse(text: &str) -> Option<Direction> {
-        match text {
-            "inbound" => Some(Direction::Inbound),
-            "outbound" => Some(Direction::Outbound),
-            _ => None,
-        }
-    }
-
-    fn other(self) -> Direction {
-        match self {
-            Direction::Inbound => Direction::Outbound,
-            Direction::Outbound => Direction::Inbound,
-        }
-    }
-}
-
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A finished system prompt and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

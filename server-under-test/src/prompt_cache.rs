@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::Profile;
-use crate::prompt_builder::{BuiltPrompt, Direction, build_full_business_prompt};
+use crate::direction::Direction;
+use crate::prompt_builder::{BuiltPrompt, build_full_business_prompt};
 use crate::tenants::Tenant;
 
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Profile;
-use crate::prompt_builder::{Direction, build_full_business_prompt};
+use crate::direction::Direction;
+use crate::prompt_builder::build_full_business_prompt;
 use crate::prompt_cache::PromptCache;
 use crate::stream_registry::{PrebuiltPrompt, StreamRegistry};
 use crate::tenants::Tenant;

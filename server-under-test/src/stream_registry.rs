@@ -24,7 +24,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::prompt_builder::{BuiltPrompt, Direction};
+use crate::direction::Direction;
+use crate::prompt_builder::BuiltPrompt;
 
 /// Key of the pre-built prompt text (same name as in the seed).
 pub const PREBUILT_PROMPT_KEY: &str = "_prebuilt_full_prompt";

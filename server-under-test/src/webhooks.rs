@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::direction::Direction;
 use crate::error::AppError;
-use crate::prompt_builder::Direction;
 use crate::signature;
 use crate::slug::{InvalidSlug, TenantPath};
 use crate::state::AppState;
