@@ -11,7 +11,8 @@
 //! - [`config`] — process settings and the `call-server` command line (the seed's environment settings).
 //! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
 //! - [`fixtures`] — test-only fixture API for tenants and residual state (no seed counterpart).
-//! - [`signature`] — `X-Twilio-Signature` validation (the seed's Twilio request validator decorator).
+//! - [`signature`] — the `X-Twilio-Signature` algorithm: compute and validate (the seed's Twilio request validator).
+//! - [`twilio_request`] — the signed form and URL of a request from Twilio and its signature check (the seed's validator decorator).
 //! - [`slug`] — `Slug`, the validation rule for tenant slugs arriving from outside (no seed counterpart).
 //! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
@@ -54,6 +55,7 @@ pub mod status;
 pub mod stream_registry;
 pub mod tenants;
 pub mod twilio_message;
+pub mod twilio_request;
 pub mod webhooks;
 
 pub use app::{app, serve, serve_with_state};

@@ -20,11 +20,10 @@ use futures_util::{SinkExt, StreamExt, future};
 
 use crate::error::AppError;
 use crate::media_session::run_session;
-use crate::signature;
 use crate::slug::Slug;
 use crate::state::AppState;
 use crate::twilio_message::{TwilioInbound, TwilioOutbound, parse_inbound};
-use crate::webhooks::signed_url;
+use crate::twilio_request;
 
 /// `GET /ws/media`.
 pub async fn upgrade(
@@ -33,8 +32,8 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
-    let url = signed_url(&state.config().public_ws_url(), &uri);
-    signature::check_request(state.config(), &headers, &url, &[])?;
+    let url = twilio_request::signed_url(&state.config().public_ws_url(), &uri);
+    twilio_request::check_signature(state.config(), &headers, &url, &[])?;
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return Ok(rejection.into_response()),

@@ -5,14 +5,14 @@
 //! token is base64-encoded. Like Twilio's official validators, a request is accepted when the
 //! signature matches the URL either with or without an explicit default port, because Twilio is
 //! inconsistent about including `:443`/`:80`.
+//!
+//! This module is only the algorithm; [`crate::twilio_request`] applies it to the requests the
+//! server receives.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
-
-use crate::config::Config;
-use crate::error::AppError;
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -51,33 +51,6 @@ pub fn validate(token: &str, url: &str, params: &[(String, String)], signature: 
             .verify_slice(&expected)
             .is_ok()
     })
-}
-
-/// Checks a request's `X-Twilio-Signature` against `url` and `params` (403 when missing or wrong).
-///
-/// Always passes when the server runs with `--insecure-skip-signature-validation`.
-pub fn check_request(
-    config: &Config,
-    headers: &axum::http::HeaderMap,
-    url: &str,
-    params: &[(String, String)],
-) -> Result<(), AppError> {
-    if config.insecure_skip_signature_validation {
-        return Ok(());
-    }
-    let Some(token) = config.twilio_auth_token.as_deref() else {
-        return Err(AppError::Forbidden);
-    };
-    let Some(signature) = headers.get(HEADER).and_then(|v| v.to_str().ok()) else {
-        tracing::warn!(url, "request without X-Twilio-Signature rejected");
-        return Err(AppError::Forbidden);
-    };
-    if validate(token, url, params, signature) {
-        Ok(())
-    } else {
-        tracing::warn!(url, "request with a wrong X-Twilio-Signature rejected");
-        Err(AppError::Forbidden)
-    }
 }
 
 /// The URL as given, without any port, and with the scheme's default port.

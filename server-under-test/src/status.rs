@@ -12,9 +12,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::signature;
 use crate::state::AppState;
-use crate::webhooks::{parse_form, signed_url};
+use crate::twilio_request;
 
 /// Which callback URL was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,13 +65,7 @@ fn record(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<StatusCode, AppError> {
-    let params = parse_form(body);
-    signature::check_request(
-        state.config(),
-        headers,
-        &signed_url(&state.config().public_url, uri),
-        &params,
-    )?;
+    let params = twilio_request::verified_form(state.config(), uri, headers, body)?;
     let value = |name: &str| {
         params
             .iter()

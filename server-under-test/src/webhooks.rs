@@ -12,22 +12,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::direction::Direction;
 use crate::error::AppError;
-use crate::signature;
 use crate::slug::{InvalidSlug, TenantPath};
 use crate::state::AppState;
-
-/// Decodes an `application/x-www-form-urlencoded` body into name/value pairs.
-pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The URL Twilio signed for a request to this server: the public URL plus path and query.
-pub fn signed_url(base: &str, uri: &Uri) -> String {
-    let path_and_query = uri
-        .path_and_query()
-        .map_or_else(|| uri.path(), |pq| pq.as_str());
-    format!("{base}{path_and_query}")
-}
+use crate::twilio_request;
 
 /// Escapes a value for an XML attribute.
 fn xml_attr(value: &str) -> String {
@@ -101,13 +88,7 @@ fn answer(
     body: &[u8],
 ) -> Result<Response, AppError> {
     let config = state.config();
-    let params = parse_form(body);
-    signature::check_request(
-        config,
-        headers,
-        &signed_url(&config.public_url, uri),
-        &params,
-    )?;
+    let params = twilio_request::verified_form(config, uri, headers, body)?;
     // Judged after the signature so unauthenticated requests learn nothing; refused in plain
     // text because the caller is Twilio, which logs the body in its debugger.
     let valid = match slug {
@@ -158,6 +139,7 @@ mod tests {
 
     use super::*;
     use crate::config::{Config, Profile};
+    use crate::signature;
     use crate::tenants::TenantInput;
 
     const TOKEN: &str = "secret";
