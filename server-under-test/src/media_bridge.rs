@@ -9,6 +9,7 @@
 //! shorter than" error, and Twilio's buffer is cleared.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -39,15 +40,23 @@ pub(crate) enum AiAction {
     TwilioGone,
 }
 
+/// The Twilio side of one call's bridge: the socket towards Twilio and what playback needs.
+///
+/// The media session tells the bridge what the caller sent ([`Bridge::note_caller_media`],
+/// [`Bridge::mark_echoed`]) and hands it every Realtime event ([`Bridge::on_ai_event`]); only
+/// the bridge changes its own state.
 pub(crate) struct Bridge<TS> {
-    pub(crate) twilio_tx: TS,
-    pub(crate) stream_sid: String,
-    pub(crate) latest_media_ts: u64,
-    pub(crate) out_buf: Vec<u8>,
-    pub(crate) item: Option<ItemTrack>,
-    pub(crate) outstanding_marks: BTreeSet<String>,
-    pub(crate) responses: u64,
-    pub(crate) truncations: u32,
+    twilio_tx: TS,
+    stream_sid: String,
+    /// The Twilio media timestamp of the caller's latest frame: Twilio's playback clock.
+    latest_media_ts: u64,
+    /// Assistant audio not yet sent, because it is shorter than [`MIN_MEDIA_BYTES`].
+    out_buf: Vec<u8>,
+    item: Option<ItemTrack>,
+    /// Marks sent after a response's audio and not yet echoed by Twilio.
+    outstanding_marks: BTreeSet<String>,
+    responses: u64,
+    truncations: u32,
 }
 
 impl<TS> Bridge<TS>
@@ -55,7 +64,43 @@ where
     TS: Sink<TwilioOutbound> + Unpin,
     TS::Error: std::fmt::Display,
 {
-    pub(crate) async fn send_twilio(&mut self, message: TwilioOutbound) -> bool {
+    /// A bridge for the stream `stream_sid`, which Twilio's `start` message named.
+    pub(crate) fn new(twilio_tx: TS, stream_sid: String) -> Bridge<TS> {
+        Bridge {
+            twilio_tx,
+            stream_sid,
+            latest_media_ts: 0,
+            out_buf: Vec::new(),
+            item: None,
+            outstanding_marks: BTreeSet::new(),
+            responses: 0,
+            truncations: 0,
+        }
+    }
+
+    /// Records the Twilio timestamp of a caller `media` frame; one that is not a number is ignored.
+    pub(crate) fn note_caller_media(&mut self, timestamp: Option<&str>) {
+        if let Some(ts) = timestamp.and_then(|t| t.parse::<u64>().ok()) {
+            self.latest_media_ts = ts;
+        }
+    }
+
+    /// Twilio echoed the mark `name`: the caller has heard everything sent before it.
+    pub(crate) fn mark_echoed(&mut self, name: &str) {
+        self.outstanding_marks.remove(name);
+    }
+
+    /// How many times barge-in truncated the assistant.
+    pub(crate) fn truncations(&self) -> u32 {
+        self.truncations
+    }
+
+    /// Closes the socket towards Twilio, waiting at most a second for the close to go out.
+    pub(crate) async fn close(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.twilio_tx.close()).await;
+    }
+
+    async fn send_twilio(&mut self, message: TwilioOutbound) -> bool {
         match self.twilio_tx.send(message).await {
             Ok(()) => true,
             Err(err) => {
@@ -84,6 +129,9 @@ where
         })
     }
 
+    /// Handles one Realtime event: plays audio, sends marks, truncates on barge-in.
+    ///
+    /// `attempts` counts Realtime connections without a `session.updated`; this resets it.
     pub(crate) async fn on_ai_event(
         &mut self,
         event: ServerEvent,

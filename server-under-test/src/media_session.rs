@@ -9,7 +9,6 @@
 //! buffer. Session expiry or an AI socket that closes while the caller is still connected
 //! triggers a reconnect with the same `session.update`.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -141,7 +140,11 @@ where
 }
 
 /// Runs one call's bridge to completion and reports what happened.
-pub async fn run_session<TS, TR>(state: AppState, twilio_tx: TS, mut twilio_rx: TR) -> SessionReport
+pub async fn run_session<TS, TR>(
+    state: AppState,
+    mut twilio_tx: TS,
+    mut twilio_rx: TR,
+) -> SessionReport
 where
     TS: Sink<TwilioOutbound> + Unpin,
     TS::Error: std::fmt::Display,
@@ -157,25 +160,14 @@ where
         truncations: 0,
         end: EndReason::TwilioClosed,
     };
-    let mut bridge = Bridge {
-        twilio_tx,
-        stream_sid: String::new(),
-        latest_media_ts: 0,
-        out_buf: Vec::new(),
-        item: None,
-        outstanding_marks: BTreeSet::new(),
-        responses: 0,
-        truncations: 0,
-    };
     let (stream_sid, start) = match wait_for_start(&mut twilio_rx).await {
         Ok(started) => started,
         Err(reason) => {
             report.end = reason;
-            let _ = bridge.twilio_tx.close().await;
+            let _ = twilio_tx.close().await;
             return report;
         }
     };
-    bridge.stream_sid = stream_sid;
     let call_sid = start
         .custom_parameters
         .get("call_sid")
@@ -205,9 +197,10 @@ where
     let (Some(call_sid), Some(direction), Some(tenant)) = (call_sid, direction, tenant) else {
         tracing::error!(params = ?start.custom_parameters, "start without a usable call_sid, direction or tenant; ending the stream");
         report.end = EndReason::BadStart;
-        let _ = bridge.twilio_tx.close().await;
+        let _ = twilio_tx.close().await;
         return report;
     };
+    let mut bridge = Bridge::new(twilio_tx, stream_sid);
     // The direction is immutable from here on, whatever the prompt says.
     tracing::info!(%call_sid, "[CALL_DIRECTION_SET] Locked to: {direction} (IMMUTABLE)");
     report.direction = Some(direction);
@@ -282,9 +275,7 @@ where
                 None => break EndReason::TwilioClosed,
                 Some(TwilioInbound::Stop { .. }) => break EndReason::Stop,
                 Some(TwilioInbound::Media { media, .. }) => {
-                    if let Some(ts) = media.timestamp.as_deref().and_then(|t| t.parse::<u64>().ok()) {
-                        bridge.latest_media_ts = ts;
-                    }
+                    bridge.note_caller_media(media.timestamp.as_deref());
                     let append = ClientEvent::InputAudioBufferAppend { audio: media.payload };
                     if let Err(err) = live.conn.sink.send(append).await {
                         tracing::warn!(error = %err, "forwarding caller audio failed; reconnecting");
@@ -292,7 +283,7 @@ where
                     }
                 }
                 Some(TwilioInbound::Mark { mark, .. }) => {
-                    bridge.outstanding_marks.remove(&mark.name);
+                    bridge.mark_echoed(&mark.name);
                 }
                 Some(_) => {}
             },
@@ -315,8 +306,8 @@ where
     if let Some(live) = ai.take() {
         close_ai(live).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(1), bridge.twilio_tx.close()).await;
-    report.truncations = bridge.truncations;
+    bridge.close().await;
+    report.truncations = bridge.truncations();
     report.end = end;
     tracing::info!(%call_sid, end = ?end, ai_connections = report.ai_connections, "call ended");
     report
