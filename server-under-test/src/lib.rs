@@ -62,7 +62,7 @@ pub use app::{app, serve, serve_with_state};
 pub use config::{Args, Config, Profile};
 pub use direction::Direction;
 pub use error::{AppError, ServerError};
-pub use media_session::{EndReason, SessionReport, run_session};
+pub use media_session::{EndReason, SessionReport, run_media_session};
 pub use prompt_builder::{BuiltPrompt, build_full_business_prompt};
 pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};

@@ -131,19 +131,16 @@ where
 
     /// Handles one Realtime event: plays audio, sends marks, truncates on barge-in.
     ///
-    /// `attempts` counts Realtime connections without a `session.updated`; this resets it.
+    /// Session events are only logged here; the media session's connection to the Realtime API
+    /// reacts to them.
     pub(crate) async fn on_ai_event(
         &mut self,
         event: ServerEvent,
         ai: &mut AiConnection,
-        attempts: &mut u32,
     ) -> AiAction {
         match event {
             ServerEvent::SessionCreated => tracing::debug!("realtime session created"),
-            ServerEvent::SessionUpdated => {
-                tracing::debug!("realtime session updated");
-                *attempts = 0;
-            }
+            ServerEvent::SessionUpdated => tracing::debug!("realtime session updated"),
             ServerEvent::OutputAudioDelta { item_id, delta } => {
                 let Ok(bytes) = STANDARD.decode(delta.as_bytes()) else {
                     tracing::warn!(%item_id, "audio delta is not base64; ignored");

@@ -2,26 +2,38 @@
 //! `server/media_ws_ai.py` session logic).
 //!
 //! The session is generic over a typed Twilio sink and stream, so tests drive it with channels.
-//! Order of work: wait for `start`, lock the direction from `customParameters.direction`, choose
-//! the prompt ([`crate::prompt_selection`]), connect to the Realtime API and send `session.update`
-//! (plus the greeting), then pump audio both ways until `stop` or the socket closes. Barge-in
-//! truncates the playing assistant item at the point the caller heard and clears Twilio's
-//! buffer. Session expiry or an AI socket that closes while the caller is still connected
-//! triggers a reconnect with the same `session.update`.
+//! [`run_media_session`] runs its stages in order, one submodule each:
+//!
+//! 1. start (`media_session/start.rs`): wait for Twilio's `start` and lock the direction from
+//!    `customParameters.direction`;
+//! 2. choose the prompt ([`crate::prompt_selection`]) and build the `session.update`;
+//! 3. connect and greet (`media_session/ai_link.rs`): connect to the Realtime API, send
+//!    `session.update` and, on the first connection only, the greeting;
+//! 4. pump (`media_session/pump.rs`): audio both ways until `stop` or the socket closes.
+//!
+//! Barge-in truncates the playing assistant item at the point the caller heard and clears
+//! Twilio's buffer ([`crate::media_bridge`]). Session expiry or an AI socket that closes while
+//! the caller is still connected sends the pump back to stage 3 with the same `session.update`.
+
+mod ai_link;
+mod pump;
+mod start;
 
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, SinkExt, Stream};
 use serde::Serialize;
 
 use crate::counters::{CounterGuard, CounterKind};
 use crate::direction::Direction;
-use crate::media_bridge::{AiAction, Bridge};
-use crate::prompt_selection::{PromptSource, PromptSources, SelectedPrompt, select_prompt};
-use crate::realtime::AiConnection;
-use crate::realtime_event::{ClientEvent, ConversationItem, SessionConfig};
+use crate::media_bridge::Bridge;
+use crate::prompt_selection::{PromptSource, PromptSources, select_prompt};
+use crate::realtime_event::{ClientEvent, SessionConfig};
 use crate::state::AppState;
-use crate::twilio_message::{StartPayload, TwilioInbound, TwilioOutbound};
+use crate::tenants::Tenant;
+use crate::twilio_message::{TwilioInbound, TwilioOutbound};
+use ai_link::AiLink;
+use start::{AdmittedCall, RegistryCleanup};
 
 /// How long to wait for Twilio's `start` message after the socket opens.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,78 +81,8 @@ pub struct SessionReport {
     pub end: EndReason,
 }
 
-/// A Realtime connection and the counter that tracks it.
-struct LiveAi {
-    conn: AiConnection,
-    _guard: CounterGuard,
-}
-
-async fn close_ai(live: LiveAi) {
-    let LiveAi { mut conn, _guard } = live;
-    // Sending a close frame ends the model session at once instead of at its maximum duration.
-    if tokio::time::timeout(Duration::from_secs(1), conn.sink.close())
-        .await
-        .is_err()
-    {
-        tracing::debug!("realtime close frame not acknowledged in time");
-    }
-}
-
-async fn open_ai(state: &AppState, update: &ClientEvent) -> Option<LiveAi> {
-    match state.connector().connect().await {
-        Ok(mut conn) => {
-            let guard = CounterGuard::new(state.counters(), CounterKind::AiSockets);
-            if let Err(err) = conn.sink.send(update.clone()).await {
-                tracing::warn!(error = %err, "sending session.update failed");
-                close_ai(LiveAi {
-                    conn,
-                    _guard: guard,
-                })
-                .await;
-                return None;
-            }
-            Some(LiveAi {
-                conn,
-                _guard: guard,
-            })
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "realtime connect failed");
-            None
-        }
-    }
-}
-
-/// Removes the call's registry entry however the session ends.
-struct RegistryCleanup {
-    state: AppState,
-    call_sid: String,
-}
-
-impl Drop for RegistryCleanup {
-    fn drop(&mut self) {
-        self.state.registry().clear(&self.call_sid);
-    }
-}
-
-/// Reads Twilio messages until `start`; an `EndReason` when the socket ends or the timeout passes.
-async fn wait_for_start<TR>(twilio_rx: &mut TR) -> Result<(String, StartPayload), EndReason>
-where
-    TR: Stream<Item = TwilioInbound> + Unpin,
-{
-    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-    loop {
-        match tokio::time::timeout_at(deadline, twilio_rx.next()).await {
-            Ok(Some(TwilioInbound::Start { stream_sid, start })) => return Ok((stream_sid, start)),
-            Ok(Some(TwilioInbound::Stop { .. }) | None) => return Err(EndReason::TwilioClosed),
-            Ok(Some(_)) => {}
-            Err(_) => return Err(EndReason::NoStart),
-        }
-    }
-}
-
 /// Runs one call's bridge to completion and reports what happened.
-pub async fn run_session<TS, TR>(
+pub async fn run_media_session<TS, TR>(
     state: AppState,
     mut twilio_tx: TS,
     mut twilio_rx: TR,
@@ -160,7 +102,9 @@ where
         truncations: 0,
         end: EndReason::TwilioClosed,
     };
-    let (stream_sid, start) = match wait_for_start(&mut twilio_rx).await {
+
+    // Stage 1: start.
+    let (stream_sid, start) = match start::wait_for_start(&mut twilio_rx).await {
         Ok(started) => started,
         Err(reason) => {
             report.end = reason;
@@ -168,149 +112,65 @@ where
             return report;
         }
     };
-    let call_sid = start
-        .custom_parameters
-        .get("call_sid")
-        .cloned()
-        .or(start.call_sid.clone());
+    let call_sid = start::call_sid(&start);
     report.call_sid.clone_from(&call_sid);
-    let _cleanup = call_sid.clone().map(|call_sid| RegistryCleanup {
-        state: state.clone(),
-        call_sid,
-    });
-    let direction = start
-        .custom_parameters
-        .get("direction")
-        .and_then(|d| Direction::parse(d));
-    let tenant = match start
-        .custom_parameters
-        .get("tenant")
-        .map(|slug| state.tenants().get(slug))
-    {
-        Some(Ok(tenant)) => tenant,
-        Some(Err(err)) => {
-            tracing::error!(error = %err, "tenant lookup failed");
-            None
-        }
-        None => None,
-    };
-    let (Some(call_sid), Some(direction), Some(tenant)) = (call_sid, direction, tenant) else {
-        tracing::error!(params = ?start.custom_parameters, "start without a usable call_sid, direction or tenant; ending the stream");
+    // Held until the session returns, so the registry entry goes however the call ends.
+    let _cleanup = call_sid
+        .clone()
+        .map(|call_sid| RegistryCleanup::new(&state, call_sid));
+    let Some(call) = start::admit(&state, call_sid, &start) else {
         report.end = EndReason::BadStart;
         let _ = twilio_tx.close().await;
         return report;
     };
     let mut bridge = Bridge::new(twilio_tx, stream_sid);
-    // The direction is immutable from here on, whatever the prompt says.
-    tracing::info!(%call_sid, "[CALL_DIRECTION_SET] Locked to: {direction} (IMMUTABLE)");
-    report.direction = Some(direction);
+    report.direction = Some(call.direction);
 
+    // Stage 2: choose the prompt.
+    let update = choose_prompt(&state, &call, &mut report).await;
+
+    // Stages 3 and 4: connect and greet, then pump until the call ends.
+    let mut ai = AiLink::new(&state, &call, update);
+    let end = pump::pump(&mut bridge, &mut twilio_rx, &mut ai, &call.call_sid).await;
+    ai.disconnect().await;
+    bridge.close().await;
+    report.ai_connections = ai.connections();
+    report.truncations = bridge.truncations();
+    report.end = end;
+    tracing::info!(call_sid = %call.call_sid, end = ?end, ai_connections = report.ai_connections, "call ended");
+    report
+}
+
+/// Chooses the call's instructions, records them in `report` and returns the `session.update`
+/// that every Realtime connection of the call sends.
+async fn choose_prompt(
+    state: &AppState,
+    call: &AdmittedCall,
+    report: &mut SessionReport,
+) -> ClientEvent {
     let sources = PromptSources {
         registry: state.registry(),
         cache: state.prompt_cache(),
         profile: state.config().profile,
         prebuild_wait: PREBUILD_WAIT,
     };
-    let SelectedPrompt {
-        text: instructions,
-        source,
-    } = select_prompt(sources, &tenant, &call_sid, direction).await;
-    report.prompt = Some(instructions.clone());
-    report.prompt_source = Some(source);
+    let prompt = select_prompt(sources, &call.tenant, &call.call_sid, call.direction).await;
+    let update = session_update(&prompt.text, &call.tenant);
+    report.prompt = Some(prompt.text);
+    report.prompt_source = Some(prompt.source);
+    update
+}
+
+/// The `session.update` for `instructions` in the tenant's voice ([`DEFAULT_VOICE`] when blank).
+fn session_update(instructions: &str, tenant: &Tenant) -> ClientEvent {
     let voice = tenant
         .voice
         .clone()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_VOICE.to_owned());
-    let update = ClientEvent::SessionUpdate {
-        session: SessionConfig::for_call(&instructions, &voice),
-    };
-
-    let mut ai: Option<LiveAi> = None;
-    let mut attempts = 0u32;
-    let mut greeted = false;
-    let end = loop {
-        if ai.is_none() {
-            if attempts >= MAX_AI_ATTEMPTS {
-                tracing::error!(%call_sid, attempts, "realtime API unavailable; ending the call");
-                break EndReason::AiUnavailable;
-            }
-            attempts += 1;
-            let Some(mut live) = open_ai(&state, &update).await else {
-                tokio::time::sleep(RECONNECT_BACKOFF).await;
-                continue;
-            };
-            report.ai_connections += 1;
-            if !greeted
-                && let Some(greeting) = tenant.greeting.as_deref().filter(|g| !g.trim().is_empty())
-            {
-                let item =
-                    ConversationItem::user_text(&format!("Greet the caller with: {greeting}"));
-                let sent = live
-                    .conn
-                    .sink
-                    .send(ClientEvent::ConversationItemCreate { item })
-                    .await
-                    .is_ok()
-                    && live
-                        .conn
-                        .sink
-                        .send(ClientEvent::ResponseCreate)
-                        .await
-                        .is_ok();
-                if !sent {
-                    close_ai(live).await;
-                    continue;
-                }
-            }
-            greeted = true;
-            ai = Some(live);
-        }
-        let Some(live) = ai.as_mut() else {
-            continue;
-        };
-        let mut reconnect = false;
-        tokio::select! {
-            message = twilio_rx.next() => match message {
-                None => break EndReason::TwilioClosed,
-                Some(TwilioInbound::Stop { .. }) => break EndReason::Stop,
-                Some(TwilioInbound::Media { media, .. }) => {
-                    bridge.note_caller_media(media.timestamp.as_deref());
-                    let append = ClientEvent::InputAudioBufferAppend { audio: media.payload };
-                    if let Err(err) = live.conn.sink.send(append).await {
-                        tracing::warn!(error = %err, "forwarding caller audio failed; reconnecting");
-                        reconnect = true;
-                    }
-                }
-                Some(TwilioInbound::Mark { mark, .. }) => {
-                    bridge.mark_echoed(&mark.name);
-                }
-                Some(_) => {}
-            },
-            event = live.conn.stream.next() => match event {
-                None => {
-                    tracing::warn!(%call_sid, "realtime socket closed while the caller is connected; reconnecting");
-                    reconnect = true;
-                }
-                Some(event) => match bridge.on_ai_event(event, &mut live.conn, &mut attempts).await {
-                    AiAction::Continue => {}
-                    AiAction::Reconnect => reconnect = true,
-                    AiAction::TwilioGone => break EndReason::TwilioClosed,
-                },
-            },
-        }
-        if reconnect && let Some(live) = ai.take() {
-            close_ai(live).await;
-        }
-    };
-    if let Some(live) = ai.take() {
-        close_ai(live).await;
+    ClientEvent::SessionUpdate {
+        session: SessionConfig::for_call(instructions, &voice),
     }
-    bridge.close().await;
-    report.truncations = bridge.truncations();
-    report.end = end;
-    tracing::info!(%call_sid, end = ?end, ai_connections = report.ai_connections, "call ended");
-    report
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! The upgrade's `X-Twilio-Signature` is validated over the `wss://` URL with no parameters,
 //! and a missing or wrong signature is refused with 403 before upgrading, so nobody can open a
 //! stream and spend model credits. The socket is then adapted to typed Twilio messages and
-//! handed to [`crate::media_session::run_session`].
+//! handed to [`crate::media_session::run_media_session`].
 //!
 //! The adapter also admits the `start` message ([`admit_start`]): the stream path carries no
 //! slug, so the tenant arrives as a `<Parameter>` and is held to the same slug rule as a URL
@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt, future};
 
 use crate::error::AppError;
-use crate::media_session::run_session;
+use crate::media_session::run_media_session;
 use crate::slug::Slug;
 use crate::state::AppState;
 use crate::twilio_message::{TwilioInbound, TwilioOutbound, parse_inbound};
@@ -100,7 +100,7 @@ async fn handle_socket(state: AppState, socket: WebSocket) {
                 _ => None,
             })
         });
-    let report = run_session(state, Box::pin(twilio_tx), Box::pin(twilio_rx)).await;
+    let report = run_media_session(state, Box::pin(twilio_tx), Box::pin(twilio_rx)).await;
     tracing::debug!(?report, "media session finished");
 }
 

@@ -1,8 +1,9 @@
 //! `AppState`: everything the handlers share (settings, tenants, prompt cache, stream registry,
 //! counters, status log, HTTP client, Realtime connector).
 //!
-//! The state is its own module, apart from the router in [`crate::app`], so that the handlers
-//! depend on the state and the router depends on the handlers, and nothing depends back.
+//! The state is its own module, apart from the router in [`crate::app`](mod@crate::app), so
+//! that the handlers depend on the state and the router depends on the handlers, and nothing
+//! depends back.
 
 use std::sync::Arc;
 use std::time::Duration;

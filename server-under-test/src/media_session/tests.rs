@@ -13,11 +13,10 @@ use tokio::task::JoinHandle;
 use super::*;
 use crate::config::{Config, Profile};
 use crate::prompt_builder::build_full_business_prompt;
-use crate::realtime::{AiConnector, ConnectFuture, RealtimeError};
+use crate::realtime::{AiConnection, AiConnector, ConnectFuture, RealtimeError};
 use crate::realtime_event::{ErrorDetail, ServerEvent};
 use crate::tenants::TenantInput;
-use crate::twilio_message::MarkPayload;
-use crate::twilio_message::MediaPayload;
+use crate::twilio_message::{MarkPayload, MediaPayload, StartPayload};
 
 const SALES: &str = "You are calling the customer for a sales pitch. Be persuasive.";
 
@@ -183,7 +182,7 @@ fn start_call(profile: Profile, greeting: Option<&str>, fail_ai: bool) -> Call {
         in_rx,
         |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
     );
-    let session = tokio::spawn(run_session(
+    let session = tokio::spawn(run_media_session(
         state.clone(),
         Box::pin(twilio_tx),
         Box::pin(twilio_rx),
