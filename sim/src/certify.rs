@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::report::{Outcome, RunReport};
 use crate::scenario::expect::AssertionResult;
 use crate::scenario::load::parse_str;
-use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, run_loaded};
 use crate::scenario::validate::build_plan;
+use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, run_loaded};
 
 /// File name of a pack's manifest.
 pub const MANIFEST_FILE: &str = "profile.yaml";
@@ -201,13 +201,7 @@ pub fn certify(
             .and_then(|loaded| build_plan(&loaded, &req.id))
         {
             Ok(plan) => run_loaded(&file, plan, opts),
-            Err(e) => error_run(
-                &file,
-                req.title.clone(),
-                e.to_string(),
-                true,
-                Duration::ZERO,
-            ),
+            Err(e) => error_run(&file, req.title.clone(), e.into(), Duration::ZERO),
         };
         each(req, &run);
         results.push(RequirementResult {

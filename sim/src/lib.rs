@@ -8,9 +8,14 @@
 //! - [`twilio`]: the fake Twilio: signatures, webhooks, TwiML, Media Streams client, status
 //!   callbacks, REST Calls API, and the call engine that plays one call end to end.
 //! - [`realtime`]: the mock OpenAI Realtime endpoint and its prompt ledger.
-//! - [`scenario`]: scenario files: raw model, validated plan, runner, assertions.
-//! - [`report`]: transcripts, snapshots, JUnit, JSON and HTML reports.
+//! - [`scenario`]: scenario files → a validated plan (no sockets).
+//! - [`run`]: a plan against a target → run artifacts (the fakes, the in-process reference
+//!   server, the wall-clock guard).
+//! - [`transcript`]: run artifacts → the transcript and what a snapshot pins.
+//! - [`suite`]: one file through load → run → transcript → expect.
+//! - [`report`]: JSON, JUnit and HTML reports of what the pipeline produced.
 //! - [`certify`]: the bundled certification pack and its result document.
+//! - [`shorten`]: long values cut to head, length and tail for messages.
 //! - [`partition`]: sharding of scenario runs (`hash:M/N`, `count:M/N`).
 //! - [`cli`]: the `callsim` command line.
 
@@ -22,5 +27,9 @@ pub mod ids;
 pub mod partition;
 pub mod realtime;
 pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod shorten;
+pub mod suite;
+pub mod transcript;
 pub mod twilio;

@@ -14,8 +14,9 @@ use std::time::Duration;
 use datatest_stable::Utf8Path;
 use sim::report::Outcome;
 use sim::report::junit::failure_text;
-use sim::scenario::suite::{RunOptions, ScenarioFile, run_file, snapshot_value};
-use sim::scenario::{Profile, Target};
+use sim::run::{Profile, Target};
+use sim::suite::{RunOptions, ScenarioFile, run_file};
+use sim::transcript::snapshot::{SnapshotView, snapshot_view};
 
 /// Scenarios run one at a time: two paused-clock runtimes competing for two cores make Linux
 /// defer loopback delivery, which a paused clock can turn into different virtual timings.
@@ -32,13 +33,13 @@ fn options(profile: Profile) -> RunOptions {
     }
 }
 
-fn assert_snapshot(name: &str, input: &Path, value: &serde_json::Value) {
+fn assert_snapshot(name: &str, input: &Path, view: &SnapshotView<'_>) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(input);
-    settings.bind(|| insta::assert_yaml_snapshot!(name, value));
+    settings.bind(|| insta::assert_yaml_snapshot!(name, view));
 }
 
 fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
@@ -63,10 +64,10 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
     let (Some(plan), Some(transcript)) = (&fixed.plan, &report.transcript) else {
         return Err("a passed scenario always has a plan and a transcript".into());
     };
-    assert_snapshot(&name, path.as_std_path(), &snapshot_value(plan, transcript));
+    assert_snapshot(&name, path.as_std_path(), &snapshot_view(plan, transcript));
 
     let legacy = run_file(&file, &options(Profile::Legacy));
-    let expect_failure = plan.fails_under.iter().any(|p| p == "legacy");
+    let expect_failure = plan.fails_under.contains(&Profile::Legacy);
     match (expect_failure, legacy.report.outcome) {
         (false, Outcome::Passed) => {}
         (true, Outcome::Failed) => {
@@ -81,7 +82,7 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
                 assert_snapshot(
                     &format!("{name}.legacy"),
                     path.as_std_path(),
-                    &snapshot_value(plan, t),
+                    &snapshot_view(plan, t),
                 );
             }
         }

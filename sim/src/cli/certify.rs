@@ -6,8 +6,8 @@ use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::certify::{DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
-use crate::scenario::Target;
-use crate::scenario::suite::RunOptions;
+use crate::run::Target;
+use crate::suite::RunOptions;
 
 /// `callsim certify`.
 #[derive(Debug, Clone, clap::Args)]
@@ -98,7 +98,10 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             "NOT CERTIFIED: failed mandatory requirement(s): {}",
             result.failed_requirements.join(", ")
         );
-        if runs.iter().any(|r| r.input_error) {
+        if runs
+            .iter()
+            .any(|r| r.failure.as_ref().is_some_and(|f| f.is_input()))
+        {
             EXIT_ERROR
         } else {
             EXIT_FAIL

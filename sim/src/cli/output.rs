@@ -1,6 +1,6 @@
 //! Human output: one line per scenario, failures spelled out, and a progress bar on terminals.
 //!
-//! Long values in failure lines are shortened (see [`crate::report::shorten`]): a value over
+//! Long values in failure lines are shortened (see [`crate::shorten`]): a value over
 //! 200 characters shows its head, its length and its tail, and each failure keeps at most 30
 //! lines and 8,000 characters, so a 10 MB prompt costs a few hundred bytes of output. The full
 //! values are in the transcripts of the `--json` and `--html` reports.
@@ -12,10 +12,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report::Outcome;
-use crate::report::shorten::{is_shortened, shorten_line, shorten_lines};
 use crate::scenario::duration::format_duration;
 use crate::scenario::expect::AssertionResult;
-use crate::scenario::suite::ScenarioRun;
+use crate::shorten::{is_shortened, shorten_line, shorten_lines};
+use crate::suite::ScenarioRun;
 
 /// Follows every line that holds a shortened value: the transcripts in the reports hold the
 /// values in full.
@@ -247,7 +247,7 @@ mod tests {
             plan: None,
             audio: BTreeMap::new(),
             wall: Duration::from_millis(10),
-            input_error: false,
+            failure: None,
         }
     }
 

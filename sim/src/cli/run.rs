@@ -12,8 +12,8 @@ use crate::partition::Partition;
 use crate::report::html::{CallAudio, render_html};
 use crate::report::junit::render_junit;
 use crate::report::{Outcome, RunReport};
-use crate::scenario::suite::{RunOptions, ScenarioFile, ScenarioRun, discover, run_file};
-use crate::scenario::{ExternalTarget, Profile, Target};
+use crate::run::{ExternalTarget, Profile, Target};
+use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, discover, run_file};
 
 /// Default listen address of the mock AI for external targets.
 pub const DEFAULT_AI_LISTEN: &str = "127.0.0.1:4010";
@@ -137,7 +137,7 @@ pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
     vec![
         format!(
             "driving the external call server at {} (real time)",
-            t.base_url
+            t.endpoints.base_url
         ),
         "configure it with:".into(),
         format!(
@@ -145,9 +145,9 @@ pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
             t.ai_listen
         ),
         format!("  Twilio API base   http://{}", t.twilio_listen),
-        format!("  Twilio account    {}", t.twilio_account_sid),
-        format!("  Twilio auth token {}", t.twilio_auth_token),
-        format!("  public URL        {}", t.public_url),
+        format!("  Twilio account    {}", t.endpoints.account_sid),
+        format!("  Twilio auth token {}", t.endpoints.auth_token),
+        format!("  public URL        {}", t.endpoints.public_url),
     ]
 }
 

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::transcript::Transcript;
 use crate::scenario::expect::AssertionResult;
+use crate::transcript::Transcript;
 
 /// The outcome of one scenario.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::plan::TenantPlan;
-use crate::report::shorten::shorten_message;
+use crate::shorten::shorten_message;
 
 /// One segment of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::expect::Segment;
-use crate::report::transcript::{
+use crate::transcript::model::{
     AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
     TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
 };

@@ -1,25 +1,24 @@
-//! Scenario files: the raw model, loading with locations, the validated plan, the runner and
-//! assertions.
+//! Scenario files: a file on disk → a validated [`Plan`], with no sockets and no report types.
+//!
+//! - `discovery`: which files a run covers, each real file once.
+//! - `load`: YAML → the raw `model` with `file:line:col` and key paths; `limits` guard the
+//!   parser and every allocation the file drives.
+//! - `validate`: raw model → `plan`, every reference resolved and every alternative checked.
+//! - `expect`: assertion paths and matchers; `expect_shape`: which paths can exist.
+//! - `duration`: human durations (`1h30m`).
 
 pub mod discovery;
 pub mod duration;
 pub mod error;
 pub mod expect;
 mod expect_shape;
-mod inputs;
 pub mod limits;
 pub mod load;
 pub mod model;
 pub mod plan;
-pub mod runner;
-pub mod suite;
-pub mod target;
-pub mod transcript_builder;
 pub mod validate;
 
 pub use error::{Location, ScenarioError};
 pub use load::{LoadedScenario, load_file};
 pub use plan::Plan;
-pub use runner::{HarnessError, run_plan};
-pub use target::{ExternalTarget, Profile, Target};
 pub use validate::build_plan;

@@ -36,7 +36,7 @@ pub struct RawScenario {
     /// Profiles of the bundled reference server under which this scenario is expected to FAIL
     /// (documents a reproduced bug; the suite asserts the failure).
     #[serde(default)]
-    pub fails_under: Vec<String>,
+    pub fails_under: Vec<RawProfile>,
     /// Tenants provisioned through the target's fixture API before the first call.
     #[serde(default)]
     pub tenants: BTreeMap<String, RawTenant>,
@@ -389,6 +389,16 @@ pub struct RawCallAt {
 pub struct RawCallRef {
     /// Which call.
     pub call: String,
+}
+
+/// A profile of the bundled reference server.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProfile {
+    /// The seed's three root causes.
+    Legacy,
+    /// None of them.
+    Fixed,
 }
 
 /// Parts of the transcript a snapshot can pin.

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::expect::Expectation;
-use super::model::RawSnapshotPart;
 
 /// Default seed when a scenario gives none.
 pub const DEFAULT_SEED: u64 = 1;
@@ -34,7 +33,7 @@ pub struct Plan {
     /// Hard cap on the scenario's duration.
     pub timeout: Duration,
     /// Reference-server profiles under which this scenario is expected to fail.
-    pub fails_under: Vec<String>,
+    pub fails_under: Vec<Profile>,
     /// Tenants.
     pub tenants: BTreeMap<String, TenantPlan>,
     /// Tenant edits, sorted by time.
@@ -44,9 +43,40 @@ pub struct Plan {
     /// The AI script.
     pub ai: AiPlan,
     /// Snapshot selection.
-    pub snapshot: Vec<RawSnapshotPart>,
+    pub snapshot: Vec<SnapshotPart>,
     /// Assertions.
     pub expectations: Vec<Expectation>,
+}
+
+/// A profile of the bundled reference server: the behaviour of the seed system it reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The seed's three root causes.
+    Legacy,
+    /// None of them.
+    Fixed,
+}
+
+impl Profile {
+    /// `legacy` or `fixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Legacy => "legacy",
+            Profile::Fixed => "fixed",
+        }
+    }
+}
+
+/// Parts of the transcript a snapshot can pin, in the order a snapshot shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SnapshotPart {
+    /// The prompt ledger: every AI session, update and response with its instructions.
+    Prompts,
+    /// Call outcomes: status, webhooks, stream summary (marks, clears), callbacks.
+    Calls,
+    /// The server's residual state after the calls.
+    Server,
 }
 
 /// Clock mode.

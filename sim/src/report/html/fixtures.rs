@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::report::run_report::{Outcome, RunReport, ScenarioReport};
-use crate::report::transcript::{
+use crate::scenario::expect::AssertionResult;
+use crate::transcript::model::{
     AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
     TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
 };
-use crate::scenario::expect::AssertionResult;
 
 pub(super) const OUTBOUND: &str =
     "You are calling the customer for a <sales> pitch & \"be persuasive\".";

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::records::{call_responses, call_sessions};
 use super::text::{escape, fmt_ms, opt, w};
-use crate::report::transcript::{CallSummary, Transcript};
+use crate::transcript::model::{CallSummary, Transcript};
 
 /// The other call direction, for naming the wrong prompt.
 fn other_direction(direction: &str) -> Option<&'static str> {

@@ -7,7 +7,7 @@ use base64::Engine as _;
 
 use super::records::call_sessions;
 use super::text::{escape, fmt_ms, opt, w};
-use crate::report::transcript::{CallSummary, Transcript};
+use crate::transcript::model::{CallSummary, Transcript};
 
 /// Audio to embed per call: µ-law 8 kHz bytes, embedded as WAV `data:` URLs.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use super::log::{CallAudio, render_audio, render_message_log};
 use super::text::{escape, fmt_ms, opt, slug, w};
 use super::timeline::render_timeline;
 use crate::report::run_report::{Outcome, RunReport, ScenarioReport};
-use crate::report::transcript::{SessionSummary, Transcript};
+use crate::transcript::model::{SessionSummary, Transcript};
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:16px 24px;color:#1d2330;background:#f6f7f9}

@@ -1,6 +1,6 @@
 //! The transcript records that belong to one call.
 
-use crate::report::transcript::{CallSummary, ResponseSummary, SessionSummary, Transcript};
+use crate::transcript::model::{CallSummary, ResponseSummary, SessionSummary, Transcript};
 
 /// The AI sessions that served a call, by the call's index list or by the session's own tag.
 pub(super) fn call_sessions<'a>(t: &'a Transcript, call: &CallSummary) -> Vec<&'a SessionSummary> {

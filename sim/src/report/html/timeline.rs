@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::records::{call_responses, call_sessions};
 use super::text::{escape, fmt_ms, opt, parse_callback, w};
-use crate::report::transcript::{CallSummary, Transcript};
+use crate::transcript::model::{CallSummary, Transcript};
 
 const SVG_W: f64 = 1000.0;
 const PLOT_X0: f64 = 130.0;
@@ -320,7 +320,7 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
 mod tests {
     use super::super::fixtures::{call, session, transcript};
     use super::*;
-    use crate::report::transcript::ResponseSummary;
+    use crate::transcript::model::ResponseSummary;
 
     #[test]
     fn two_hour_call_timeline_stays_small() {

@@ -1,174 +1,89 @@
-//! What a run drives: the bundled reference server in-process, or a call server at a URL.
-//!
-//! An external target is described by a small YAML file (`--target-config`): the paths of its
-//! webhooks, the public URL it signs against, its fixture API, the Twilio credentials it is
-//! configured with, and how public `wss://` URLs map to where the server really listens.
+//! The target file (`--target-config`): how a call server callsim did not start is reached and
+//! configured: the paths of its webhooks, the public URL it signs against, its fixture API, the
+//! Twilio credentials it is configured with, and how public `wss://` URLs map to where the server
+//! really listens.
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::duration::HumanDuration;
-use super::error::ScenarioError;
-
-/// Profile of the bundled reference server.
-pub use server_under_test::Profile;
-
-/// The account SID the fake Twilio uses unless a target file says otherwise.
-pub const DEFAULT_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
-/// The auth token the fake Twilio signs with unless a target file says otherwise.
-pub const DEFAULT_AUTH_TOKEN: &str = "callsim-twilio-auth-token";
-/// The fixture token used with the in-process reference server.
-pub const DEFAULT_FIXTURE_TOKEN: &str = "callsim-fixture-token";
-/// The API key the target presents to the mock AI.
-pub const DEFAULT_OPENAI_KEY: &str = "sk-callsim";
-/// Public base URL of the in-process reference server.
-pub const IN_PROCESS_PUBLIC_URL: &str = "https://callsim.test";
-
-/// Where scenarios are played.
-#[derive(Debug, Clone)]
-pub enum Target {
-    /// The bundled reference server, started for each scenario on port 0.
-    InProcess {
-        /// Its profile.
-        profile: Profile,
-        /// Whether it validates Twilio signatures (turned off only to test certification).
-        validate_signatures: bool,
-    },
-    /// A server that is already running.
-    External(Box<ExternalTarget>),
-}
-
-impl Target {
-    /// A one-line description for reports.
-    pub fn describe(&self) -> String {
-        match self {
-            Target::InProcess {
-                profile,
-                validate_signatures,
-            } => {
-                let p = match profile {
-                    Profile::Legacy => "legacy",
-                    Profile::Fixed => "fixed",
-                };
-                if *validate_signatures {
-                    format!("reference server ({p})")
-                } else {
-                    format!("reference server ({p}, signatures not validated)")
-                }
-            }
-            Target::External(t) => format!("external server at {}", t.base_url),
-        }
-    }
-}
-
-/// A call server callsim did not start.
-#[derive(Debug, Clone)]
-pub struct ExternalTarget {
-    /// Where requests are really sent (`http://127.0.0.1:8080`).
-    pub base_url: String,
-    /// The public URL the server signs against and writes into TwiML (`https://calls.example`).
-    pub public_url: String,
-    /// Inbound webhook path; `{tenant}` is replaced.
-    pub incoming_path: String,
-    /// Outbound webhook path (what the server should give Twilio as `Url`).
-    pub outbound_path: String,
-    /// Path of the server's "place an outbound call" endpoint.
-    pub place_call_path: String,
-    /// Path of the call status callback.
-    pub status_callback_path: String,
-    /// Fixture API base URL (None: tenants are pre-provisioned).
-    pub fixture_url: Option<String>,
-    /// Fixture API bearer token.
-    pub fixture_token: Option<String>,
-    /// Twilio account SID the server is configured with.
-    pub twilio_account_sid: String,
-    /// Twilio auth token the server is configured with.
-    pub twilio_auth_token: String,
-    /// Extra public→actual URL prefix rewrites (`wss://calls.example` → `ws://127.0.0.1:8080`).
-    pub rewrites: Vec<(String, String)>,
-    /// Where the mock AI listens.
-    pub ai_listen: SocketAddr,
-    /// Where the fake Twilio REST API listens.
-    pub twilio_listen: SocketAddr,
-    /// Longest a single scenario may take (real time).
-    pub scenario_timeout: Option<Duration>,
-}
+use super::target::{DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Endpoints, ExternalTarget};
+use crate::scenario::ScenarioError;
+use crate::scenario::duration::HumanDuration;
 
 /// The target file, as written.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawTargetFile {
+pub(super) struct RawTargetFile {
     /// Public URL the server signs against.
     #[serde(default)]
-    pub public_url: Option<String>,
+    pub(super) public_url: Option<String>,
     /// Paths.
     #[serde(default)]
-    pub paths: RawPaths,
+    pub(super) paths: RawPaths,
     /// Fixture API.
     #[serde(default)]
-    pub fixtures: Option<RawFixtures>,
+    pub(super) fixtures: Option<RawFixtures>,
     /// Twilio credentials.
     #[serde(default)]
-    pub twilio: Option<RawTwilio>,
+    pub(super) twilio: Option<RawTwilio>,
     /// URL rewrites.
     #[serde(default)]
-    pub rewrite: Vec<RawRewrite>,
+    pub(super) rewrite: Vec<RawRewrite>,
     /// Per-scenario timeout.
     #[serde(default)]
-    pub scenario_timeout: Option<HumanDuration>,
+    pub(super) scenario_timeout: Option<HumanDuration>,
 }
 
 /// Paths of the target.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawPaths {
+pub(super) struct RawPaths {
     /// Inbound webhook.
     #[serde(default)]
-    pub incoming: Option<String>,
+    pub(super) incoming: Option<String>,
     /// Outbound webhook.
     #[serde(default)]
-    pub outbound: Option<String>,
+    pub(super) outbound: Option<String>,
     /// Outbound call placement.
     #[serde(default)]
-    pub place_call: Option<String>,
+    pub(super) place_call: Option<String>,
     /// Status callback.
     #[serde(default)]
-    pub status_callback: Option<String>,
+    pub(super) status_callback: Option<String>,
 }
 
 /// Fixture API settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFixtures {
+pub(super) struct RawFixtures {
     /// Base URL (defaults to the target URL).
     #[serde(default)]
-    pub url: Option<String>,
+    pub(super) url: Option<String>,
     /// Bearer token.
-    pub token: String,
+    pub(super) token: String,
 }
 
 /// Twilio credentials.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTwilio {
+pub(super) struct RawTwilio {
     /// Account SID.
     #[serde(default)]
-    pub account_sid: Option<String>,
+    pub(super) account_sid: Option<String>,
     /// Auth token.
-    pub auth_token: String,
+    pub(super) auth_token: String,
 }
 
 /// A rewrite.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRewrite {
+pub(super) struct RawRewrite {
     /// Public prefix.
-    pub from: String,
+    pub(super) from: String,
     /// Actual prefix.
-    pub to: String,
+    pub(super) to: String,
 }
 
 impl ExternalTarget {
@@ -195,7 +110,7 @@ impl ExternalTarget {
                         file: path.to_path_buf(),
                         source,
                     })?;
-                super::load::parse_yaml::<RawTargetFile>(path, &loaded)?
+                crate::scenario::load::parse_yaml::<RawTargetFile>(path, &loaded)?
             }
             None => RawTargetFile::default(),
         };
@@ -226,7 +141,7 @@ impl ExternalTarget {
             None => (None, None),
         };
         let twilio = raw.twilio.clone();
-        Ok(ExternalTarget {
+        let endpoints = Endpoints {
             base_url,
             public_url,
             incoming_path: raw
@@ -251,14 +166,17 @@ impl ExternalTarget {
                 .unwrap_or_else(|| "/status/call".into()),
             fixture_url,
             fixture_token,
-            twilio_account_sid: twilio
+            account_sid: twilio
                 .as_ref()
                 .and_then(|t| t.account_sid.clone())
                 .unwrap_or_else(|| DEFAULT_ACCOUNT_SID.into()),
-            twilio_auth_token: twilio
+            auth_token: twilio
                 .map(|t| t.auth_token)
                 .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
             rewrites,
+        };
+        Ok(ExternalTarget {
+            endpoints,
             ai_listen,
             twilio_listen,
             scenario_timeout: raw.scenario_timeout.map(|d| d.get()),

@@ -1,30 +1,15 @@
 //! Translating a plan into what the fakes take: caller scripts and call specs for the fake
 //! Twilio, callee behaviours for its REST API, and the mock AI's script.
 
-use super::plan::{
+use super::target::Endpoints;
+use crate::realtime::{self, AiFault, AiFaultKind, Script};
+use crate::scenario::plan::{
     AiFaultPlan, Answer, CallPlan, Plan, ReplyAudioPlan, ReplyPlan, StepPlan, WebhookFault,
 };
-use crate::realtime::{self, AiFault, AiFaultKind, Script};
 use crate::twilio;
 
 /// Public base of callsim's own fault endpoint (answers an error status or never answers).
 pub(crate) const FAULTS_PUBLIC_URL: &str = "https://faults.callsim.test";
-
-/// Endpoints of the target as the harness sees them.
-pub(crate) struct Endpoints {
-    /// Base URL requests really go to.
-    pub(crate) base_url: String,
-    /// Public URL the server signs against.
-    pub(crate) public_url: String,
-    pub(crate) incoming_path: String,
-    pub(crate) place_call_path: String,
-    pub(crate) status_callback_path: String,
-    pub(crate) fixture_url: Option<String>,
-    pub(crate) fixture_token: Option<String>,
-    pub(crate) account_sid: String,
-    pub(crate) auth_token: String,
-    pub(crate) rewrites: Vec<(String, String)>,
-}
 
 fn path_for(template: &str, tenant: &str) -> String {
     template.replace("{tenant}", tenant)

@@ -1,0 +1,104 @@
+//! The runtime and the wall-clock guard around everything one scenario does: a fresh tokio
+//! runtime per scenario (with a paused clock for in-process virtual time) on a thread of its own,
+//! and a wall-clock limit so that no single file can hang the run.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::artifacts::RunArtifacts;
+use super::error::HarnessError;
+use super::runner::run_plan;
+use super::target::Target;
+use crate::scenario::plan::{ClockMode, Plan};
+
+/// Why guarded work produced no result.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GuardError {
+    /// It ran past the wall-clock limit.
+    #[error(
+        "scenario exceeded the wall-clock limit of {}s (a component never yielded); raise it \
+         with --wall-limit if the scenario is meant to be this slow",
+        .0.as_secs()
+    )]
+    WallClock(Duration),
+    /// Its thread panicked.
+    #[error("the scenario thread panicked (this is a callsim bug)")]
+    Panic,
+    /// No thread could be started for it.
+    #[error("cannot start a thread: {0}")]
+    Thread(String),
+}
+
+/// Runs `work` in its own thread and waits at most `limit` for it.
+///
+/// A thread that overruns is left to finish on its own (threads cannot be cancelled); its result
+/// is dropped.
+pub fn guarded<T: Send + 'static>(
+    name: String,
+    limit: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, GuardError> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        // The receiver may be gone after a timeout; nothing is left to tell then.
+        let _ = tx.send(work());
+    });
+    if let Err(e) = spawned {
+        return Err(GuardError::Thread(e.to_string()));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(result) => Ok(result),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(GuardError::WallClock(limit)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(GuardError::Panic),
+    }
+}
+
+fn runtime_for(plan: &Plan, target: &Target) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_all();
+    if plan.clock == ClockMode::Virtual && matches!(target, Target::InProcess { .. }) {
+        // One paused clock for the server, the mock AI and the fake Twilio: they all run on this
+        // runtime, so virtual time is consistent and advances only when every task is idle.
+        builder.start_paused(true);
+        // Just before the runtime parks (and a paused clock jumps to the next timer), give the
+        // kernel a moment to deliver loopback data still in flight: under CPU contention Linux
+        // defers TCP delivery to ksoftirqd, and data that lands after the jump would be seen
+        // at a later virtual time, making transcripts differ from run to run.
+        builder.on_thread_park(std::thread::yield_now);
+    }
+    builder.build()
+}
+
+/// Why a guarded run produced no artifacts.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The run itself failed.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// The guard stopped waiting for it.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// No runtime could be built.
+    #[error("cannot start a tokio runtime: {0}")]
+    Runtime(String),
+}
+
+/// Runs a plan on a fresh runtime in its own thread, bounded by a wall-clock limit.
+pub fn execute(
+    plan: &Plan,
+    target: &Target,
+    wall_limit: Duration,
+) -> Result<RunArtifacts, ExecuteError> {
+    let plan_for_thread = plan.clone();
+    let target = target.clone();
+    guarded(
+        format!("scenario {}", plan.name),
+        wall_limit,
+        move || match runtime_for(&plan_for_thread, &target) {
+            Ok(rt) => rt
+                .block_on(run_plan(&plan_for_thread, &target))
+                .map_err(ExecuteError::from),
+            Err(e) => Err(ExecuteError::Runtime(e.to_string())),
+        },
+    )?
+}

@@ -1,0 +1,31 @@
+//! Running a plan against a target: `Plan` × `Target` → [`RunArtifacts`].
+//!
+//! - `target`: what a run drives (the reference server in-process or a server at a URL) and its
+//!   [`Endpoints`]; `target_file`: the vendor's target file.
+//! - `wiring`: a plan translated into what the fakes take.
+//! - `fakes`: starting the mock AI, the fake Twilio REST API and the fault endpoint.
+//! - `in_process`: starting the reference server (the only file that names it).
+//! - `play`: provisioning, calls and tenant edits; `collect`: residual state and records.
+//! - `runner`: the four stages in order; `guard`: the runtime and the wall-clock guard.
+//! - `artifacts`: what a run recorded; `error`: why a run could not happen.
+
+mod artifacts;
+mod collect;
+mod error;
+mod fakes;
+mod guard;
+mod in_process;
+mod play;
+mod runner;
+mod target;
+mod target_file;
+mod wiring;
+
+pub use artifacts::{RunArtifacts, TenantRevision};
+pub use error::HarnessError;
+pub use guard::{ExecuteError, GuardError, execute, guarded};
+pub use runner::run_plan;
+pub use target::{
+    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
+    ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target,
+};

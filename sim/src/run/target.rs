@@ -1,0 +1,96 @@
+//! What a run drives: the bundled reference server in-process, or a call server at a URL.
+//!
+//! An external target is described by a small YAML file (`--target-config`): the paths of its
+//! webhooks, the public URL it signs against, its fixture API, the Twilio credentials it is
+//! configured with, and how public `wss://` URLs map to where the server really listens.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use crate::scenario::plan::Profile;
+
+/// The account SID the fake Twilio uses unless a target file says otherwise.
+pub const DEFAULT_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+/// The auth token the fake Twilio signs with unless a target file says otherwise.
+pub const DEFAULT_AUTH_TOKEN: &str = "callsim-twilio-auth-token";
+/// The fixture token used with the in-process reference server.
+pub const DEFAULT_FIXTURE_TOKEN: &str = "callsim-fixture-token";
+/// The API key the target presents to the mock AI.
+pub const DEFAULT_OPENAI_KEY: &str = "sk-callsim";
+/// Public base URL of the in-process reference server.
+pub const IN_PROCESS_PUBLIC_URL: &str = "https://callsim.test";
+
+/// Where scenarios are played.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The bundled reference server, started for each scenario on port 0.
+    InProcess {
+        /// Its profile.
+        profile: Profile,
+        /// Whether it validates Twilio signatures (turned off only to test certification).
+        validate_signatures: bool,
+    },
+    /// A server that is already running.
+    External(Box<ExternalTarget>),
+}
+
+impl Target {
+    /// A one-line description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::InProcess {
+                profile,
+                validate_signatures,
+            } => {
+                let p = profile.as_str();
+                if *validate_signatures {
+                    format!("reference server ({p})")
+                } else {
+                    format!("reference server ({p}, signatures not validated)")
+                }
+            }
+            Target::External(t) => format!("external server at {}", t.endpoints.base_url),
+        }
+    }
+}
+
+/// Where the target's endpoints are and what it is configured with, as the harness sees them;
+/// the same type for the in-process reference server and for a server at a URL.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Where requests are really sent (`http://127.0.0.1:8080`).
+    pub base_url: String,
+    /// The public URL the server signs against and writes into TwiML (`https://calls.example`).
+    pub public_url: String,
+    /// Inbound webhook path; `{tenant}` is replaced.
+    pub incoming_path: String,
+    /// Outbound webhook path (what the server should give Twilio as `Url`).
+    pub outbound_path: String,
+    /// Path of the server's "place an outbound call" endpoint.
+    pub place_call_path: String,
+    /// Path of the call status callback.
+    pub status_callback_path: String,
+    /// Fixture API base URL (None: tenants are pre-provisioned).
+    pub fixture_url: Option<String>,
+    /// Fixture API bearer token.
+    pub fixture_token: Option<String>,
+    /// Twilio account SID the server is configured with.
+    pub account_sid: String,
+    /// Twilio auth token the server is configured with.
+    pub auth_token: String,
+    /// Public→actual URL prefix rewrites (`wss://calls.example` → `ws://127.0.0.1:8080`).
+    pub rewrites: Vec<(String, String)>,
+}
+
+/// A call server callsim did not start.
+#[derive(Debug, Clone)]
+pub struct ExternalTarget {
+    /// Its endpoints and configuration.
+    pub endpoints: Endpoints,
+    /// Where the mock AI listens.
+    pub ai_listen: SocketAddr,
+    /// Where the fake Twilio REST API listens.
+    pub twilio_listen: SocketAddr,
+    /// Longest a single scenario may take (real time).
+    pub scenario_timeout: Option<Duration>,
+}

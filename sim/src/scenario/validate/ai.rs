@@ -1,0 +1,143 @@
+//! The `ai:` section: the mock model's replies (with their audio within the limits) and session
+//! length; and the AI faults the `faults:` section adds.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::exactly_one;
+use crate::scenario::ScenarioError;
+use crate::scenario::duration::format_duration;
+use crate::scenario::limits::{AudioBudget, MAX_REPLY_AUDIO};
+use crate::scenario::load::LoadedScenario;
+use crate::scenario::model::RawReply;
+use crate::scenario::plan::{AiFaultPlan, AiPlan, ErrorPlan, ReplyAudioPlan, ReplyPlan};
+
+/// The AI script.
+pub(super) fn ai(
+    loaded: &LoadedScenario,
+    dir: &Path,
+    ai_faults: Vec<AiFaultPlan>,
+    budget: &mut AudioBudget,
+) -> Result<AiPlan, ScenarioError> {
+    let raw = &loaded.raw;
+    let ai = AiPlan {
+        max_session: raw
+            .ai
+            .max_session
+            .map(|d| d.get())
+            .unwrap_or(Duration::from_secs(3600)),
+        replies: raw
+            .ai
+            .replies
+            .iter()
+            .enumerate()
+            .map(|(i, r)| reply_plan(loaded, dir, &format!("ai.replies[{i}]"), r, budget))
+            .collect::<Result<_, _>>()?,
+        default_reply: raw
+            .ai
+            .default_reply
+            .as_ref()
+            .map(|r| reply_plan(loaded, dir, "ai.default_reply", r, budget))
+            .transpose()?,
+        faults: ai_faults,
+    };
+    if ai.max_session < Duration::from_secs(1) {
+        return Err(loaded.error_at("ai.max_session", &["max_session"], "must be at least 1s"));
+    }
+    Ok(ai)
+}
+
+pub(super) fn error_plan(e: &crate::scenario::model::RawError, default_type: &str) -> ErrorPlan {
+    ErrorPlan {
+        code: e.code.clone(),
+        message: e
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("Injected error: {}", e.code)),
+        error_type: e
+            .error_type
+            .clone()
+            .unwrap_or_else(|| default_type.to_string()),
+    }
+}
+
+fn reply_plan(
+    loaded: &LoadedScenario,
+    dir: &Path,
+    key: &str,
+    reply: &RawReply,
+    budget: &mut AudioBudget,
+) -> Result<ReplyPlan, ScenarioError> {
+    let too_long = |field: &str, d: Duration| {
+        loaded.error_at(
+            &format!("{key}.audio.{field}"),
+            &["audio:", &format!("{field}:")],
+            format!(
+                "{} of reply audio; a reply may last at most {}",
+                format_duration(d),
+                format_duration(MAX_REPLY_AUDIO)
+            ),
+        )
+    };
+    let audio = match &reply.audio {
+        None => ReplyAudioPlan::Filler(
+            Duration::from_millis(
+                // Without explicit audio a reply lasts about as long as its text takes to say.
+                60 * reply.text.as_deref().unwrap_or("Okay.").len().max(10) as u64,
+            )
+            .min(MAX_REPLY_AUDIO),
+        ),
+        Some(a) => {
+            exactly_one(
+                loaded,
+                &format!("{key}.audio"),
+                "audio:",
+                &[
+                    ("tone", a.tone.is_some()),
+                    ("filler", a.filler.is_some()),
+                    ("wav", a.wav.is_some()),
+                    ("none", a.none.is_some()),
+                ],
+            )?;
+            if let Some(d) = a.tone {
+                if d.get() > MAX_REPLY_AUDIO {
+                    return Err(too_long("tone", d.get()));
+                }
+                ReplyAudioPlan::Tone(d.get())
+            } else if let Some(d) = a.filler {
+                if d.get() > MAX_REPLY_AUDIO {
+                    return Err(too_long("filler", d.get()));
+                }
+                ReplyAudioPlan::Filler(d.get())
+            } else if let Some(file) = &a.wav {
+                let at = |message: String| {
+                    loaded.error_at(&format!("{key}.audio.wav"), &["wav:", file], message)
+                };
+                let mulaw = crate::audio::read_wav_mulaw_within(dir.join(file), MAX_REPLY_AUDIO)
+                    .map_err(|e| at(e.to_string()))?;
+                budget
+                    .spend(Duration::from_millis(mulaw.len() as u64 / 8))
+                    .map_err(at)?;
+                ReplyAudioPlan::Pcm8k(Arc::new(crate::audio::decode_all(&mulaw)))
+            } else {
+                ReplyAudioPlan::None
+            }
+        }
+    };
+    let tool_call = reply.tool_call.as_ref().map(|t| {
+        let args = if t.arguments.is_null() {
+            "{}".to_string()
+        } else {
+            t.arguments.to_string()
+        };
+        (t.name.clone(), args)
+    });
+    Ok(ReplyPlan {
+        text: reply.text.clone().unwrap_or_else(|| "Okay.".to_string()),
+        audio,
+        tool_call,
+        fail: reply.fail.as_ref().map(|e| error_plan(e, "server_error")),
+        error: reply.error.as_ref().map(|e| error_plan(e, "server_error")),
+    })
+}

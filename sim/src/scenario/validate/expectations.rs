@@ -1,0 +1,44 @@
+//! The `expect:` section: each assertion parsed, its tenant references resolved, and its path
+//! checked to be one a transcript of this scenario can have.
+
+use std::collections::BTreeMap;
+
+use crate::scenario::ScenarioError;
+use crate::scenario::expect::{Expectation, parse_expectation};
+use crate::scenario::expect_shape::{Names, check_path};
+use crate::scenario::load::LoadedScenario;
+use crate::scenario::plan::{CallPlan, TenantPlan};
+
+/// Every expectation, in file order.
+pub(super) fn expectations(
+    loaded: &LoadedScenario,
+    tenants: &BTreeMap<String, TenantPlan>,
+    calls: &[CallPlan],
+) -> Result<Vec<Expectation>, ScenarioError> {
+    let raw = &loaded.raw;
+    let call_names: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
+    let tenant_slugs: Vec<String> = tenants.keys().cloned().collect();
+    let names = Names {
+        calls: &call_names,
+        tenants: &tenant_slugs,
+    };
+    let mut expectations = Vec::new();
+    for (i, entry) in raw.expect.iter().enumerate() {
+        if entry.len() != 1 {
+            return Err(loaded.error_at(
+                &format!("expect[{i}]"),
+                &["expect:"],
+                "each expectation is one `path: matcher` pair (start each with `- `)",
+            ));
+        }
+        for (path, matcher) in entry {
+            let exp = parse_expectation(path, matcher, tenants)
+                .and_then(|exp| check_path(&exp.segments, &names).map(|()| exp))
+                .map_err(|message| {
+                    loaded.error_at(&format!("expect[{i}]"), &["expect:", path], message)
+                })?;
+            expectations.push(exp);
+        }
+    }
+    Ok(expectations)
+}

@@ -1,0 +1,234 @@
+//! One scenario file through the whole pipeline: load → run → transcript → expect, each stage
+//! under the same wall-clock guard, ending in a [`ScenarioRun`] that the reports read.
+//!
+//! A scenario that could not be judged says why with a typed [`Failure`]: its input was bad, the
+//! harness failed, it ran past the wall-clock limit, or a thread panicked.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::report::html::CallAudio;
+use crate::report::{Outcome, ScenarioReport};
+use crate::run::{ExecuteError, GuardError, HarnessError, RunArtifacts, Target, execute, guarded};
+use crate::scenario::ScenarioError;
+pub use crate::scenario::discovery::{DiscoveryError, SEPARATE_PACKS, ScenarioFile, discover};
+use crate::scenario::expect::{AssertionResult, evaluate};
+use crate::scenario::load::load_file;
+use crate::scenario::plan::Plan;
+use crate::scenario::validate::build_plan;
+use crate::transcript::{Transcript, build_transcript};
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The target.
+    pub target: Target,
+    /// Overrides every scenario's seed.
+    pub seed: Option<u64>,
+    /// Wall-clock limit of one scenario (the last line of defence against a hang).
+    pub wall_limit: Duration,
+}
+
+/// Why a scenario could not be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The scenario file is bad: the user's to fix.
+    #[error(transparent)]
+    Input(#[from] ScenarioError),
+    /// The harness could not run it (a port, the target refusing provisioning, a timeout).
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// It ran past the wall-clock limit.
+    #[error(
+        "scenario exceeded the wall-clock limit of {}s (a component never yielded); raise it \
+         with --wall-limit if the scenario is meant to be this slow",
+        .0.as_secs()
+    )]
+    WallClock(Duration),
+    /// A thread of the harness panicked, or none could be started.
+    #[error("{0}")]
+    Panic(String),
+}
+
+impl From<GuardError> for Failure {
+    fn from(e: GuardError) -> Self {
+        match e {
+            GuardError::WallClock(limit) => Failure::WallClock(limit),
+            other => Failure::Panic(other.to_string()),
+        }
+    }
+}
+
+impl From<ExecuteError> for Failure {
+    fn from(e: ExecuteError) -> Self {
+        match e {
+            ExecuteError::Harness(h) => Failure::Harness(h),
+            ExecuteError::Guard(g) => g.into(),
+            ExecuteError::Runtime(r) => {
+                Failure::Panic(format!("cannot start a tokio runtime: {r}"))
+            }
+        }
+    }
+}
+
+impl Failure {
+    /// Whether the user's input is at fault (exit code 2 either way, but reported apart).
+    pub fn is_input(&self) -> bool {
+        matches!(self, Failure::Input(_))
+    }
+}
+
+/// The result of running one scenario file.
+#[derive(Debug)]
+pub struct ScenarioRun {
+    /// The report.
+    pub report: ScenarioReport,
+    /// The validated plan (None when the file did not load).
+    pub plan: Option<Plan>,
+    /// Audio per call name.
+    pub audio: BTreeMap<String, CallAudio>,
+    /// Wall time taken.
+    pub wall: Duration,
+    /// Why the scenario could not be judged, if it could not.
+    pub failure: Option<Failure>,
+}
+
+/// The result of a scenario that could not run.
+pub fn error_run(
+    file: &ScenarioFile,
+    title: String,
+    failure: Failure,
+    wall: Duration,
+) -> ScenarioRun {
+    ScenarioRun {
+        report: ScenarioReport {
+            name: file.name.clone(),
+            file: file.path.display().to_string(),
+            title,
+            tags: Vec::new(),
+            outcome: Outcome::Error,
+            assertions: Vec::new(),
+            error: Some(failure.to_string()),
+            runs: 1,
+            passed_runs: 0,
+            transcript: None,
+        },
+        plan: None,
+        audio: BTreeMap::new(),
+        wall,
+        failure: Some(failure),
+    }
+}
+
+/// Loads and validates a scenario file.
+pub fn load_plan(file: &ScenarioFile) -> Result<Plan, ScenarioError> {
+    let loaded = load_file(&file.path)?;
+    build_plan(&loaded, &file.name)
+}
+
+/// Evaluates a plan's expectations against a transcript.
+pub fn evaluate_all(plan: &Plan, transcript: &Transcript) -> Vec<AssertionResult> {
+    let value = serde_json::to_value(transcript).unwrap_or(Value::Null);
+    plan.expectations
+        .iter()
+        .map(|e| evaluate(e, &value))
+        .collect()
+}
+
+fn audio_of(art: &RunArtifacts) -> BTreeMap<String, CallAudio> {
+    art.calls
+        .iter()
+        .map(|c| {
+            let heard: Vec<u8> = c
+                .streams
+                .iter()
+                .flat_map(|s| s.heard.iter().copied())
+                .collect();
+            (
+                c.label.clone(),
+                CallAudio {
+                    heard_by_caller: heard,
+                    received_by_ai: Vec::new(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Loads, runs and evaluates one scenario file; loading and validation run under the same
+/// wall-clock guard as the run, and the reported wall time includes them.
+pub fn run_file(file: &ScenarioFile, opts: &RunOptions) -> ScenarioRun {
+    let started = Instant::now();
+    let for_thread = file.clone();
+    let loaded = guarded(format!("load {}", file.name), opts.wall_limit, move || {
+        load_plan(&for_thread)
+    });
+    match loaded {
+        Ok(Ok(plan)) => {
+            let load_time = started.elapsed();
+            let remaining = opts.wall_limit.saturating_sub(load_time);
+            let opts = RunOptions {
+                wall_limit: remaining,
+                ..opts.clone()
+            };
+            let mut run = run_loaded(file, plan, &opts);
+            run.wall += load_time;
+            run
+        }
+        Ok(Err(input)) => error_run(file, String::new(), input.into(), started.elapsed()),
+        Err(guard) => error_run(file, String::new(), guard.into(), started.elapsed()),
+    }
+}
+
+/// Runs and evaluates an already validated plan.
+pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> ScenarioRun {
+    let started = Instant::now();
+    if let Some(seed) = opts.seed {
+        plan.seed = seed;
+    }
+    match execute(&plan, &opts.target, opts.wall_limit) {
+        Err(e) => {
+            let mut run = error_run(file, plan.title.clone(), e.into(), started.elapsed());
+            run.report.tags = plan.tags.clone();
+            run.plan = Some(plan);
+            run
+        }
+        Ok(art) => {
+            let transcript = build_transcript(&plan, &art);
+            let assertions = evaluate_all(&plan, &transcript);
+            let passed = assertions.iter().all(|a| a.passed);
+            let mut audio = audio_of(&art);
+            for (session, call) in art.sessions.iter().zip(&transcript.ai.sessions) {
+                if let Some(name) = &call.call
+                    && let Some(a) = audio.get_mut(name)
+                {
+                    a.received_by_ai.extend_from_slice(&session.audio_received);
+                }
+            }
+            ScenarioRun {
+                report: ScenarioReport {
+                    name: file.name.clone(),
+                    file: file.path.display().to_string(),
+                    title: plan.title.clone(),
+                    tags: plan.tags.clone(),
+                    outcome: if passed {
+                        Outcome::Passed
+                    } else {
+                        Outcome::Failed
+                    },
+                    assertions,
+                    error: None,
+                    runs: 1,
+                    passed_runs: u32::from(passed),
+                    transcript: Some(transcript),
+                },
+                plan: Some(plan),
+                audio,
+                wall: started.elapsed(),
+                failure: None,
+            }
+        }
+    }
+}
