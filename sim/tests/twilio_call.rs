@@ -459,7 +459,7 @@ async fn rest_fake_creates_fetches_and_updates_outbound_calls() {
         label: "callee".into(),
         ring: Duration::from_secs(3),
         answer: CalleeAnswer::Answer,
-        caller: CallerScript {
+        script: CallerScript {
             steps: vec![CallerStep::Silence(Duration::from_secs(60))],
             hangup_at: None,
         },

@@ -178,7 +178,7 @@ async fn outbound_call_placed_by_the_server_through_the_rest_fake() {
         label: "callee".into(),
         ring: Duration::from_secs(2),
         answer: CalleeAnswer::Answer,
-        caller: CallerScript {
+        script: CallerScript {
             steps: vec![CallerStep::Silence(Duration::from_secs(3))],
             hangup_at: None,
         },

@@ -33,7 +33,7 @@ pub use script::{
     AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
 };
 pub use server::{router, run};
-pub use session::{SessionContext, SessionInput, SessionOutput, run_session};
+pub use session::{SessionContext, SessionInput, SessionOutput, serve_session};
 pub use session_config::{AudioFormat, DEFAULT_INSTRUCTIONS, SessionConfig, TurnDetection};
 #[cfg(test)]
 mod session_tests;

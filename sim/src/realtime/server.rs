@@ -1,5 +1,5 @@
 //! The axum WebSocket endpoint `GET /v1/realtime`: authentication, dialect selection and the
-//! bridge between a WebSocket and the transport-free [`run_session`].
+//! bridge between a WebSocket and the transport-free [`serve_session`].
 
 use axum::serve::ListenerExt;
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 use super::config::{Dialect, MockConfig};
-use super::session::{SessionContext, SessionInput, SessionOutput, run_session};
+use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
 
 /// How long to wait for the client's close reply after the server closed.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -193,7 +193,7 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
     });
     let mut sink = pin!(sink);
     let mut stream = pin!(stream);
-    run_session(ctx, &mut sink, &mut stream).await;
+    serve_session(ctx, &mut sink, &mut stream).await;
     if !dropped.load(Ordering::SeqCst) {
         // Let the client's close reply arrive so the close handshake completes cleanly.
         let _ = tokio::time::timeout(CLOSE_LINGER, async {

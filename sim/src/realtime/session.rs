@@ -1,6 +1,6 @@
 //! The per-connection state machine of the mock, independent of any socket.
 //!
-//! [`run_session`] consumes [`SessionInput`]s and produces [`SessionOutput`]s through any
+//! [`serve_session`] consumes [`SessionInput`]s and produces [`SessionOutput`]s through any
 //! `Stream`/`Sink` pair, so unit tests drive it with channels and the server drives it with a
 //! WebSocket. One task runs the whole session: client events, paced response streaming, faults
 //! and the expiry timer are multiplexed with `select!` over tokio time, which keeps event order
@@ -105,7 +105,7 @@ pub(crate) struct Session {
 }
 
 /// Runs one session to its end, recording it in the ledger.
-pub async fn run_session<Si, St>(ctx: SessionContext, mut sink: Si, mut stream: St)
+pub async fn serve_session<Si, St>(ctx: SessionContext, mut sink: Si, mut stream: St)
 where
     Si: Sink<SessionOutput> + Unpin,
     St: Stream<Item = SessionInput> + Unpin,

@@ -22,7 +22,7 @@ use super::ledger::{Ledger, Retention};
 use super::script::{
     AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
 };
-use super::session::{SessionContext, SessionInput, SessionOutput, run_session};
+use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
 use super::session_config::DEFAULT_INSTRUCTIONS;
 
 const WAIT: Duration = Duration::from_secs(7200);
@@ -69,7 +69,7 @@ fn start_with(config: MockConfig, dialect: Dialect, key_valid: bool) -> Harness 
         dialect,
         key_valid,
     };
-    let task = tokio::spawn(run_session(
+    let task = tokio::spawn(serve_session(
         ctx,
         channel_sink(out_tx),
         channel_stream(in_rx),

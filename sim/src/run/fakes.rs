@@ -105,7 +105,7 @@ pub(crate) fn start_rest_api(
             label: "unexpected-outbound-call".into(),
             ring: Duration::from_secs(1),
             answer: twilio::CalleeAnswer::Answer,
-            caller: twilio::CallerScript {
+            script: twilio::CallerScript {
                 steps: Vec::new(),
                 hangup_at: Some(Duration::from_secs(5)),
             },

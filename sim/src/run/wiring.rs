@@ -93,7 +93,7 @@ pub(crate) fn callee_for(call: &CallPlan) -> twilio::CalleeBehaviour {
             Answer::Busy => twilio::CalleeAnswer::Busy,
             Answer::NoAnswer => twilio::CalleeAnswer::NoAnswer,
         },
-        caller: caller_script(call),
+        script: caller_script(call),
         stream_connect_delay: call.connect_delay,
         faults: call_faults(call),
     }

@@ -4,11 +4,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::ids::IdGen;
 
+use super::call_record::TwilioError;
+use super::call_store::CallHandle;
 use super::env::TwilioEnv;
 use super::http::Signing;
 use super::params::CallIdentity;
-use super::record::TwilioError;
-use super::recorder::CallHandle;
 use super::spec::{CallFaults, StatusCallbackConfig};
 
 /// One call's environment: ids, identity, record and configuration.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 
-use super::recorder::CallRecorder;
+use super::call_store::CallRecorder;
 use super::url_map::UrlMap;
 
 /// Twilio's total limit for one webhook exchange.

@@ -24,13 +24,13 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, sleep, sleep_until};
 
-use super::caller::CallerCursor;
+use super::call_record::{StreamEndedBy, StreamRecord, TwilioError, TwimlStep};
+use super::call_store::{ControlCmd, TwimlSource};
+use super::caller_cursor::CallerCursor;
 use super::context::CallContext;
-use super::record::{StreamEndedBy, StreamRecord, TwilioError, TwimlStep};
-use super::recorder::{ControlCmd, TwimlSource};
 use super::spec::HttpMethod;
 use super::status::{StreamCallbackTarget, StreamStatus, stream_status};
-use super::stream::{StreamEnd, StreamSetup, finish_close, open_stream, run_session};
+use super::stream::{StreamEnd, StreamSetup, drive_stream, finish_close, open_stream};
 use super::twiml::{Gather, Prompt, StreamNoun, Twiml, Verb, check_stream_url, parse};
 use super::webhook::fetch_twiml;
 
@@ -354,7 +354,7 @@ impl<'a> Executor<'a> {
             index,
         };
         let (mut tx, mut rx) = ws.split();
-        let end = run_session(
+        let end = drive_stream(
             &mut tx,
             &mut rx,
             &setup,

@@ -1,8 +1,10 @@
 //! The fake Twilio: signatures, webhooks, TwiML, the Media Streams client, status callbacks,
 //! the REST Calls API, and the call engine that plays one call end to end.
 
-pub mod call;
-pub mod caller;
+pub mod call_engine;
+pub mod call_record;
+pub mod call_store;
+pub mod caller_cursor;
 pub mod context;
 pub mod env;
 pub mod executor;
@@ -10,8 +12,6 @@ pub mod http;
 pub mod message;
 pub mod params;
 pub mod playout;
-pub mod record;
-pub mod recorder;
 pub mod rest;
 pub mod signature;
 pub mod spec;
@@ -21,15 +21,15 @@ pub mod twiml;
 pub mod url_map;
 pub mod webhook;
 
-pub use call::{CallPlan, MAX_CALL, play_call};
-pub use env::{DEFAULT_WEBHOOK_TIMEOUT, TwilioEnv};
-pub use record::{
+pub use call_engine::{CallSetup, MAX_CALL, play_call};
+pub use call_record::{
     CallRecord, CallbackRecord, EventDir, StreamEndedBy, StreamEvent, StreamRecord, TwilioError,
     TwimlStep, WebhookExchange,
 };
-pub use recorder::{
+pub use call_store::{
     CallControl, CallHandle, CallRecorder, ControlCmd, TwimlSource, WaitIdleTimeout,
 };
+pub use env::{DEFAULT_WEBHOOK_TIMEOUT, TwilioEnv};
 pub use rest::{RestState, router, serve};
 pub use spec::{
     CallEvent, CallFaults, CallSpec, CalleeAnswer, CalleeBehaviour, CallerScript, CallerStep,

@@ -25,10 +25,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use tokio::net::TcpListener;
 
-use super::call::{CallPlan, begin_call, drive_call};
+use super::call_engine::{CallSetup, begin_call, drive_call};
+use super::call_record::CallRecord;
+use super::call_store::{ControlCmd, TwimlSource};
 use super::env::TwilioEnv;
-use super::record::CallRecord;
-use super::recorder::{ControlCmd, TwimlSource};
 use super::spec::{
     CallEvent, CallSpec, CalleeBehaviour, Direction, HttpMethod, StatusCallbackConfig,
 };
@@ -204,11 +204,11 @@ async fn create_call(
         voice_method: first(&params, "Method").map_or(HttpMethod::Post, HttpMethod::parse),
         fallback_url: first(&params, "FallbackUrl").map(str::to_owned),
         status_callback,
-        caller: callee.caller.clone(),
+        caller: callee.script.clone(),
         stream_connect_delay: callee.stream_connect_delay,
         faults: callee.faults.clone(),
     };
-    let plan = CallPlan {
+    let plan = CallSetup {
         inline_twiml: if url.is_none() {
             twiml.map(str::to_owned)
         } else {

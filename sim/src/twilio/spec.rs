@@ -222,7 +222,7 @@ pub struct CalleeBehaviour {
     /// Answer, busy or no answer.
     pub answer: CalleeAnswer,
     /// What the callee says once the stream is up.
-    pub caller: CallerScript,
+    pub script: CallerScript,
     /// Delay between receiving the TwiML and opening the stream WebSocket.
     pub stream_connect_delay: Duration,
     /// Injected faults.
@@ -235,7 +235,7 @@ impl Default for CalleeBehaviour {
             label: "outbound".into(),
             ring: Duration::from_secs(2),
             answer: CalleeAnswer::Answer,
-            caller: CallerScript::default(),
+            script: CallerScript::default(),
             stream_connect_delay: Duration::ZERO,
             faults: CallFaults::default(),
         }

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::call_record::CallbackRecord;
 use super::context::CallContext;
 use super::http::{Signing, send_signed};
 use super::params::set;
-use super::record::CallbackRecord;
 use super::spec::{CallEvent, HttpMethod};
 
 /// Sends a call status callback if the call subscribed to `event`.

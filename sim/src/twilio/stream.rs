@@ -23,15 +23,15 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::audio::FRAME_MS;
 use crate::clock::SimClock;
 
-use super::caller::CallerCursor;
+use super::call_record::{EventDir, StreamEvent, StreamRecord, TwilioError};
+use super::call_store::{CallHandle, ControlCmd};
+use super::caller_cursor::CallerCursor;
 use super::env::TwilioEnv;
 use super::message::{
     DtmfPayload, InboundMedia, MarkPayload, MediaFormat, MessageError, ServerMessage, StartPayload,
     StopPayload, TwilioMessage, parse_server_message,
 };
 use super::playout::{Played, PlayoutBuffer};
-use super::record::{EventDir, StreamEvent, StreamRecord, TwilioError};
-use super::recorder::{CallHandle, ControlCmd};
 use super::signature::sign;
 
 /// Twilio's WebSocket client User-Agent.
@@ -88,7 +88,7 @@ struct Session<'a> {
 /// After `stop` the client sends its close frame but does not wait for the server's: the
 /// transport owner finishes the closing handshake with [`finish_close`] off the call's path
 /// (under a paused clock a bounded wait here would jump virtual time forward).
-pub async fn run_session<W, R, E>(
+pub async fn drive_stream<W, R, E>(
     tx: &mut W,
     rx: &mut R,
     setup: &StreamSetup,

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use super::call_record::{TwilioError, WebhookExchange};
 use super::context::CallContext;
 use super::http::{HttpFailure, Signing, send_signed};
-use super::record::{TwilioError, WebhookExchange};
 use super::spec::HttpMethod;
 use super::twiml::{Twiml, parse};
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::twilio::record::CallRecord;
+use crate::twilio::call_record::CallRecord;
 use crate::twilio::spec::{CallerScript, CallerStep, Direction};
 
 const SID: &str = "MZ0123456789abcdef0123456789abcdef";
@@ -105,7 +105,7 @@ async fn mark_after_one_second_of_audio_echoes_at_one_second() {
         until(&mut from_client, "stop", t0).await
     };
     let (end, (stop, stop_at)) = tokio::join!(
-        run_session(
+        drive_stream(
             &mut sink,
             &mut stream,
             &setup,
@@ -152,7 +152,7 @@ async fn clear_at_300_ms_echoes_pending_marks_and_drops_the_rest() {
         until(&mut from_client, "stop", t0).await
     };
     let (end, _) = tokio::join!(
-        run_session(
+        drive_stream(
             &mut sink,
             &mut stream,
             &setup,
@@ -185,7 +185,7 @@ async fn sequence_chunk_and_timestamp_numbering() {
     let (_ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let clock = SimClock::start_default();
     let (end, ()) = tokio::join!(
-        run_session(
+        drive_stream(
             &mut sink,
             &mut stream,
             &setup,
@@ -293,7 +293,7 @@ async fn invalid_server_messages_are_warnings_not_crashes() {
         until(&mut from_client, "stop", t0).await
     };
     let (end, _) = tokio::join!(
-        run_session(
+        drive_stream(
             &mut sink,
             &mut stream,
             &setup,
@@ -319,7 +319,7 @@ async fn server_close_drop_and_rest_commands_end_the_session() {
     let mut caller = CallerCursor::new(&script(5000));
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     to_client.send(Message::Close(None)).unwrap();
-    let end = run_session(
+    let end = drive_stream(
         &mut sink,
         &mut stream,
         &setup_a,
@@ -335,7 +335,7 @@ async fn server_close_drop_and_rest_commands_end_the_session() {
     let (mut setup_b, record) = setup();
     setup_b.drop_at = Some(Duration::from_millis(100));
     let (mut sink, mut stream, mut from_client, _to_client) = pipe();
-    let end = run_session(
+    let end = drive_stream(
         &mut sink,
         &mut stream,
         &setup_b,
@@ -357,7 +357,7 @@ async fn server_close_drop_and_rest_commands_end_the_session() {
     let (setup_c, record) = setup();
     let (mut sink, mut stream, mut from_client, _to_client) = pipe();
     ctl_tx.send(ControlCmd::End("completed".into())).unwrap();
-    let end = run_session(
+    let end = drive_stream(
         &mut sink,
         &mut stream,
         &setup_c,

@@ -14,13 +14,13 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{sleep, timeout};
 
-use super::caller::CallerCursor;
+use super::call_record::CallRecord;
+use super::call_store::ControlCmd;
+use super::caller_cursor::CallerCursor;
 use super::context::CallContext;
 use super::env::TwilioEnv;
 use super::executor::Executor;
 use super::params::CallIdentity;
-use super::record::CallRecord;
-use super::recorder::ControlCmd;
 use super::spec::{CallEvent, CallSpec, CalleeAnswer, Direction};
 use super::status::call_status;
 use super::twiml::{Twiml, Verb, parse};
@@ -31,7 +31,7 @@ pub const MAX_CALL: Duration = Duration::from_secs(4 * 3600);
 
 /// A call plus what only outbound calls have.
 #[derive(Debug, Clone)]
-pub struct CallPlan {
+pub struct CallSetup {
     /// The call.
     pub spec: CallSpec,
     /// Inline TwiML (REST `Twiml`) instead of fetching `voice_url`.
@@ -42,7 +42,7 @@ pub struct CallPlan {
     pub answer: CalleeAnswer,
 }
 
-impl CallPlan {
+impl CallSetup {
     /// A plan for an inbound call (no ring delay).
     pub fn from_spec(spec: CallSpec) -> Self {
         Self {
@@ -57,7 +57,7 @@ impl CallPlan {
 /// Plays one call; never panics, never hangs; errors end up in the record.
 pub async fn play_call(env: &TwilioEnv, spec: CallSpec) -> CallRecord {
     let (ctx, control) = begin_call(env, &spec);
-    drive_call(ctx, CallPlan::from_spec(spec), control).await
+    drive_call(ctx, CallSetup::from_spec(spec), control).await
 }
 
 /// Registers a call in the recorder (so it is visible and controllable at once).
@@ -108,7 +108,7 @@ pub fn begin_call(
 /// Runs a registered call to its end, sends the terminal callback and returns the record.
 pub async fn drive_call(
     ctx: CallContext,
-    plan: CallPlan,
+    plan: CallSetup,
     mut control: UnboundedReceiver<ControlCmd>,
 ) -> CallRecord {
     let status = match timeout(MAX_CALL, lifecycle(&ctx, &plan, &mut control)).await {
@@ -150,7 +150,7 @@ fn mark_answered(ctx: &CallContext) {
 
 async fn lifecycle(
     ctx: &CallContext,
-    plan: &CallPlan,
+    plan: &CallSetup,
     control: &mut UnboundedReceiver<ControlCmd>,
 ) -> String {
     let spec = &plan.spec;

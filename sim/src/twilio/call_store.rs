@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
-use super::record::CallRecord;
+use super::call_record::CallRecord;
 
 /// How a running call's TwiML is replaced by a REST update.
 #[derive(Debug, Clone, PartialEq, Eq)]
