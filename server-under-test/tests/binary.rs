@@ -3,14 +3,23 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::timeout;
 
 const BIN: &str = env!("CARGO_BIN_EXE_call-server");
 
-#[tokio::test]
-async fn prints_listening_line_first_and_serves() {
+/// A `call-server` process that has printed its first stdout line.
+struct Started {
+    child: Child,
+    first_line: String,
+    /// The rest of stdout, kept open so the server never writes to a closed pipe.
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+/// Starts `call-server` on port 0 with an in-memory database plus `extra` flags, and waits up to
+/// 30 s for its first stdout line.
+async fn start(extra: &[&str]) -> Started {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
@@ -19,15 +28,13 @@ async fn prints_listening_line_first_and_serves() {
             "https://x.test",
             "--twilio-auth-token",
             "t",
-            "--fixture-token",
-            "fx",
             "--db",
             ":memory:",
-            "--profile",
-            "legacy",
         ])
+        .args(extra)
         .env_remove("TWILIO_AUTH_TOKEN")
         .env_remove("OPENAI_API_KEY")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -35,11 +42,25 @@ async fn prints_listening_line_first_and_serves() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let first = timeout(Duration::from_secs(10), lines.next_line())
+    let first_line = timeout(Duration::from_secs(30), lines.next_line())
         .await
-        .unwrap()
+        .expect("the listening line within 30 s")
         .unwrap()
         .unwrap();
+    Started {
+        child,
+        first_line,
+        _stdout: lines,
+    }
+}
+
+#[tokio::test]
+async fn prints_listening_line_first_and_serves() {
+    let Started {
+        mut child,
+        first_line: first,
+        _stdout,
+    } = start(&["--fixture-token", "fx", "--profile", "legacy"]).await;
     let addr = first
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
@@ -97,6 +118,7 @@ async fn help_lists_every_flag() {
         "--db",
         "--insecure-skip-signature-validation",
         "--ai-connect-timeout",
+        "--registry-ttl",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
@@ -129,30 +151,11 @@ async fn missing_auth_token_is_a_startup_error() {
 /// Starts the server, sends `signal` (via the `kill` command, as the workspace forbids unsafe
 /// code) the instant the `listening on` line appears and returns the exit status.
 async fn exit_status_after_signal(signal: &str) -> std::process::ExitStatus {
-    let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            "https://x.test",
-            "--twilio-auth-token",
-            "t",
-            "--db",
-            ":memory:",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the listening line within 30 s")
-        .unwrap()
-        .unwrap();
+    let Started {
+        mut child,
+        first_line: first,
+        _stdout,
+    } = start(&[]).await;
     assert!(first.starts_with("listening on "), "{first:?}");
     let pid = child.id().unwrap().to_string();
     let sent = timeout(

@@ -2,11 +2,8 @@
 //! and whose outbound prompt is a sales pitch. Legacy sends the sales prompt to the model; fixed
 //! sends the receptionist default. Afterwards no per-call state may remain.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{FIXTURE_TOKEN, TestServer, config, params, put_tenant, sign, spawn};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use server_under_test::Profile;
@@ -14,8 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+use crate::common::{config, params, spawn_app_with};
 
 const SALES: &str = "You are calling the customer for a sales pitch. Be persuasive.";
 const WAIT: Duration = Duration::from_secs(5);
@@ -113,28 +111,16 @@ fn twiml_parameter(twiml: &str, name: &str) -> String {
     twiml[start..end].to_owned()
 }
 
-async fn residual_state(server: &TestServer) -> Value {
-    reqwest::Client::new()
-        .get(server.url("/fixtures/state"))
-        .bearer_auth(FIXTURE_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Plays one inbound call and returns the instructions the model received.
 async fn inbound_call(profile: Profile) -> String {
     let (realtime_url, mut peer) = start_realtime_peer().await;
-    let mut config = config(&realtime_url);
+    let mut config = config();
+    config.realtime_url = realtime_url;
     config.profile = profile;
     // A zero TTL keeps the shared prompt cache empty, so "no residual state" covers it too.
     config.prompt_cache_ttl = Duration::ZERO;
-    let server = spawn(config).await;
-    put_tenant(
-        &server,
+    let app = spawn_app_with(config).await;
+    app.put_tenant(
         "acme",
         json!({"business_name": "Acme", "inbound_prompt": "", "outbound_prompt": SALES}),
     )
@@ -147,33 +133,13 @@ async fn inbound_call(profile: Profile) -> String {
         ("Direction", "inbound"),
         ("From", "+14155551234"),
     ]);
-    let twiml = reqwest::Client::new()
-        .post(server.url("/twiml/incoming/acme"))
-        .header("X-Twilio-Signature", sign("/twiml/incoming/acme", &form))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let twiml = app.post_signed("/twiml/incoming/acme", &form).await.text;
     assert!(
         twiml.contains(r#"<Stream url="wss://callsim.test/ws/media""#),
         "{twiml}"
     );
 
-    let mut request = format!("ws://{}/ws/media", server.addr)
-        .into_client_request()
-        .unwrap();
-    let ws_sig =
-        server_under_test::signature::compute(common::TOKEN, "wss://callsim.test/ws/media", &[]);
-    request
-        .headers_mut()
-        .insert("X-Twilio-Signature", ws_sig.parse().unwrap());
-    let (mut twilio, _) = timeout(WAIT, tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap()
-        .unwrap();
+    let mut twilio = timeout(WAIT, app.open_media_stream()).await.unwrap();
     let custom_parameters = json!({
         "tenant": twiml_parameter(&twiml, "tenant"),
         "direction": twiml_parameter(&twiml, "direction"),
@@ -215,7 +181,7 @@ async fn inbound_call(profile: Profile) -> String {
             PeerEvent::Closed => panic!("AI socket closed mid-call"),
         }
     }
-    let during = residual_state(&server).await;
+    let during = app.fixture_state().await;
     assert_eq!(during["active_streams"], 1);
     assert_eq!(during["active_ai_sockets"], 1);
     assert_eq!(during["registry_entries"], 1);
@@ -239,21 +205,8 @@ async fn inbound_call(profile: Profile) -> String {
     );
 
     let zero = json!({"registry_entries": 0, "active_streams": 0, "active_ai_sockets": 0, "prompt_cache_entries": 0});
-    let settled = timeout(WAIT, async {
-        loop {
-            let state = residual_state(&server).await;
-            if state == zero {
-                break state;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert_eq!(
-        settled.ok(),
-        Some(zero),
-        "no state may remain after the call"
-    );
+    let settled = app.wait_for_state(|state| *state == zero).await;
+    assert_eq!(settled, zero, "no state may remain after the call");
     instructions.unwrap()
 }
 

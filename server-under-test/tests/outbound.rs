@@ -1,36 +1,38 @@
 //! Outbound call placement through a wiremock Twilio REST API, then the answered leg's webhook.
 
-mod common;
-
-use common::{TestServer, config, params, put_tenant, sign, spawn};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::{TOKEN, TestApp, config, params, spawn_app_with};
+
 const ACCOUNT: &str = "AC00000000000000000000000000000001";
 
-async fn server_with_twilio(twilio: &MockServer) -> TestServer {
-    server_with_api_base(twilio.uri()).await
+async fn app_with_twilio(twilio: &MockServer) -> TestApp {
+    app_with_api_base(twilio.uri()).await
 }
 
-async fn server_with_api_base(api_base: String) -> TestServer {
-    let mut config = config("ws://127.0.0.1:9/v1/realtime");
+async fn app_with_api_base(api_base: String) -> TestApp {
+    let mut config = config();
     config.twilio_account_sid = Some(ACCOUNT.to_owned());
     config.twilio_api_base = api_base;
-    let server = spawn(config).await;
-    put_tenant(
-        &server,
+    let app = spawn_app_with(config).await;
+    app.put_tenant(
         "acme",
         json!({"business_name": "Acme", "inbound_prompt": "", "outbound_prompt": "Sell."}),
     )
     .await;
-    server
+    app
+}
+
+/// The body of `POST /calls/outbound` from the tenant's Twilio number to `to`.
+fn placed_for(tenant: &str, to: &str) -> serde_json::Value {
+    json!({"tenant": tenant, "to": to, "from": "+15017122661"})
 }
 
 fn basic_auth() -> String {
     use base64::Engine;
-    let encoded =
-        base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{}", common::TOKEN));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{TOKEN}"));
     format!("Basic {encoded}")
 }
 
@@ -46,17 +48,11 @@ async fn places_the_call_with_basic_auth_and_the_expected_form() {
         .expect(1)
         .mount(&twilio)
         .await;
-    let server = server_with_twilio(&twilio).await;
-    let response = reqwest::Client::new()
-        .post(server.url("/calls/outbound"))
-        .json(&json!({"tenant": "acme", "to": "+14155551212", "from": "+15017122661"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let app = app_with_twilio(&twilio).await;
+    let answer = app.place_call(&placed_for("acme", "+14155551212")).await;
+    assert_eq!(answer.status, 200);
     assert_eq!(
-        body,
+        answer.json(),
         json!({"call_sid": "CA11111111111111111111111111111111", "status": "queued"})
     );
 
@@ -86,19 +82,10 @@ async fn places_the_call_with_basic_auth_and_the_expected_form() {
         ("CallSid", "CA11111111111111111111111111111111"),
         ("Direction", "outbound-api"),
     ]);
-    let twiml = reqwest::Client::new()
-        .post(server.url("/twiml/outbound/acme"))
-        .header(
-            "X-Twilio-Signature",
-            sign("/twiml/outbound/acme", &answered),
-        )
-        .form(&answered)
-        .send()
+    let twiml = app
+        .post_signed("/twiml/outbound/acme", &answered)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text;
     assert!(
         twiml.contains(r#"<Parameter name="direction" value="outbound"/>"#),
         "{twiml}"
@@ -114,15 +101,10 @@ async fn twilio_errors_are_passed_through_as_502() {
         .respond_with(ResponseTemplate::new(400).set_body_json(error.clone()))
         .mount(&twilio)
         .await;
-    let server = server_with_twilio(&twilio).await;
-    let response = reqwest::Client::new()
-        .post(server.url("/calls/outbound"))
-        .json(&json!({"tenant": "acme", "to": "nope", "from": "+15017122661"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 502);
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), error);
+    let app = app_with_twilio(&twilio).await;
+    let answer = app.place_call(&placed_for("acme", "nope")).await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.json(), error);
 }
 
 #[tokio::test]
@@ -133,14 +115,9 @@ async fn unknown_tenant_is_404_without_calling_twilio() {
         .expect(0)
         .mount(&twilio)
         .await;
-    let server = server_with_twilio(&twilio).await;
-    let response = reqwest::Client::new()
-        .post(server.url("/calls/outbound"))
-        .json(&json!({"tenant": "nobody", "to": "+14155551212", "from": "+15017122661"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    let app = app_with_twilio(&twilio).await;
+    let answer = app.place_call(&placed_for("nobody", "+14155551212")).await;
+    assert_eq!(answer.status, 404);
 }
 
 #[tokio::test]
@@ -150,15 +127,10 @@ async fn unreachable_twilio_is_502() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let server = server_with_api_base(format!("http://{closed}")).await;
-    let response = reqwest::Client::new()
-        .post(server.url("/calls/outbound"))
-        .json(&json!({"tenant": "acme", "to": "+14155551212", "from": "+15017122661"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 502);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let app = app_with_api_base(format!("http://{closed}")).await;
+    let answer = app.place_call(&placed_for("acme", "+14155551212")).await;
+    assert_eq!(answer.status, 502);
+    let body = answer.json();
     assert!(
         body["message"]
             .as_str()

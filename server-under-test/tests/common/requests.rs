@@ -1,23 +1,18 @@
-//! Request helpers for the input-validation tests: fixture calls and signed webhooks that return
-//! the status and body instead of asserting success, a media stream opened with a valid
-//! signature, and a server whose Realtime connections never complete.
+//! HTTP requests to a [`TestApp`]: signed Twilio webhooks, the fixture API and outbound calls.
 //!
-//! This file is a module of its own (included with `#[path]`) rather than part of `mod.rs`,
-//! because every test binary compiles `mod.rs` and helpers a binary does not use would be dead
-//! code there.
+//! Each request returns an [`Answer`] (status, content type, body) instead of asserting success,
+//! so a test states what it expects; only [`TestApp::put_tenant`], a test's setup, asserts.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use server_under_test::realtime::ConnectFuture;
-use server_under_test::{AiConnector, AppState, Config, serve_with_state, signature};
-use tokio::net::TcpStream;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use server_under_test::signature;
 
-use crate::common::{FIXTURE_TOKEN, PUBLIC_URL, TOKEN, TestServer, sign};
+use super::app::{FIXTURE_TOKEN, PUBLIC_URL, TOKEN, TestApp};
+
+/// How long [`TestApp::wait_for_state`] polls before it gives up.
+const STATE_WAIT: Duration = Duration::from_secs(30);
 
 /// A response's status, content type and body.
 #[derive(Debug)]
@@ -56,117 +51,121 @@ impl Answer {
     }
 }
 
-/// `PUT /fixtures/tenants/{raw_slug}` with `body`; `raw_slug` goes into the URL as written, so
-/// percent-escapes reach the server unchanged.
-pub(crate) async fn fixture_put(server: &TestServer, raw_slug: &str, body: &Value) -> Answer {
-    let response = reqwest::Client::new()
-        .put(server.url(&format!("/fixtures/tenants/{raw_slug}")))
-        .bearer_auth(FIXTURE_TOKEN)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await
+/// The signature Twilio would send for a POST to `path` with `params`.
+pub(crate) fn sign(path: &str, params: &[(String, String)]) -> String {
+    signature::compute(TOKEN, &format!("{PUBLIC_URL}{path}"), params)
 }
 
-/// `GET /fixtures/tenants/{raw_slug}`.
-pub(crate) async fn fixture_get(server: &TestServer, raw_slug: &str) -> Answer {
-    let response = reqwest::Client::new()
-        .get(server.url(&format!("/fixtures/tenants/{raw_slug}")))
-        .bearer_auth(FIXTURE_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await
+/// Owned form parameters.
+pub(crate) fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
-/// `GET /fixtures/state` as JSON.
-pub(crate) async fn fixture_state(server: &TestServer) -> Value {
-    reqwest::Client::new()
-        .get(server.url("/fixtures/state"))
-        .bearer_auth(FIXTURE_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// A POST to `path` with `params`, signed the way Twilio signs it (over the path as written).
-pub(crate) async fn post_signed(
-    server: &TestServer,
-    path: &str,
-    params: &[(String, String)],
-) -> Answer {
-    let response = reqwest::Client::new()
-        .post(server.url(path))
-        .header("X-Twilio-Signature", sign(path, params))
-        .form(params)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await
-}
-
-/// `POST /calls/outbound` with a JSON body.
-pub(crate) async fn place_call(server: &TestServer, body: &Value) -> Answer {
-    let response = reqwest::Client::new()
-        .post(server.url("/calls/outbound"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await
-}
-
-/// A media stream WebSocket opened with a valid signature.
-pub(crate) async fn open_media_stream(
-    server: &TestServer,
-) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
-    let url = format!("ws://{}/ws/media", server.addr);
-    let mut request = url.as_str().into_client_request().unwrap();
-    let wss = PUBLIC_URL.replacen("https://", "wss://", 1);
-    let sig = signature::compute(TOKEN, &format!("{wss}/ws/media"), &[]);
-    request
-        .headers_mut()
-        .insert("X-Twilio-Signature", sig.parse().unwrap());
-    let (socket, _response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-}
-
-/// A Realtime connector whose connections never complete; it reports every attempt, which tells
-/// a test that a media session got past its `start` and prompt selection.
-struct PendingConnector {
-    attempts: UnboundedSender<()>,
-}
-
-impl AiConnector for PendingConnector {
-    fn connect(&self) -> ConnectFuture<'_> {
-        let _ = self.attempts.send(());
-        Box::pin(std::future::pending())
+impl TestApp {
+    /// A form POST to `path` with `signature` as its `X-Twilio-Signature`, if any.
+    pub(crate) async fn post_form(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        signature: Option<&str>,
+    ) -> Answer {
+        let mut request = self.client.post(self.url(path)).form(params);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        Answer::read(request.send().await.unwrap()).await
     }
-}
 
-/// Starts a server with `config` whose Realtime connections hang; the receiver gets one message
-/// per connection attempt.
-pub(crate) async fn spawn_with_hanging_ai(config: Config) -> (TestServer, UnboundedReceiver<()>) {
-    let (attempts, rx) = unbounded_channel();
-    let state = AppState::with_connector(config, Arc::new(PendingConnector { attempts })).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve_with_state(listener, state, std::future::pending()));
-    (TestServer { addr }, rx)
-}
+    /// A POST to `path` with `params`, signed the way Twilio signs it (over the path as written).
+    pub(crate) async fn post_signed(&self, path: &str, params: &[(String, String)]) -> Answer {
+        self.post_form(path, params, Some(&sign(path, params)))
+            .await
+    }
 
-/// A current-thread runtime on a paused clock, set up like the scenario runner's: just before it
-/// parks (and the clock jumps to the next timer) it yields, so loopback data still in flight in
-/// the kernel lands first.
-pub(crate) fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .on_thread_park(std::thread::yield_now)
-        .build()
-        .unwrap()
+    /// A POST to `path` with `params` and no signature.
+    pub(crate) async fn post_unsigned(&self, path: &str, params: &[(String, String)]) -> Answer {
+        self.post_form(path, params, None).await
+    }
+
+    /// A GET of `path` with `bearer` as its bearer token, if any.
+    pub(crate) async fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        Answer::read(request.send().await.unwrap()).await
+    }
+
+    /// A PUT of `body` as it is (no content type) to `path` with `bearer` as its bearer token.
+    pub(crate) async fn put_raw(&self, path: &str, bearer: &str, body: &'static str) -> Answer {
+        let request = self
+            .client
+            .put(self.url(path))
+            .bearer_auth(bearer)
+            .body(body);
+        Answer::read(request.send().await.unwrap()).await
+    }
+
+    /// `PUT /fixtures/tenants/{raw_slug}` with `body`; `raw_slug` goes into the URL as written, so
+    /// percent-escapes reach the server unchanged.
+    pub(crate) async fn fixture_put(&self, raw_slug: &str, body: &Value) -> Answer {
+        let request = self
+            .client
+            .put(self.url(&format!("/fixtures/tenants/{raw_slug}")))
+            .bearer_auth(FIXTURE_TOKEN)
+            .json(body);
+        Answer::read(request.send().await.unwrap()).await
+    }
+
+    /// `GET /fixtures/tenants/{raw_slug}`.
+    pub(crate) async fn fixture_get(&self, raw_slug: &str) -> Answer {
+        self.get(
+            &format!("/fixtures/tenants/{raw_slug}"),
+            Some(FIXTURE_TOKEN),
+        )
+        .await
+    }
+
+    /// Stores a tenant through the fixture API and returns the stored row; fails the test unless
+    /// the server answers 200.
+    pub(crate) async fn put_tenant(&self, slug: &str, body: Value) -> Value {
+        let answer = self.fixture_put(slug, &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json()
+    }
+
+    /// `GET /fixtures/state`: the residual-state counters.
+    pub(crate) async fn fixture_state(&self) -> Value {
+        self.get("/fixtures/state", Some(FIXTURE_TOKEN))
+            .await
+            .json()
+    }
+
+    /// Polls `/fixtures/state` until `done` holds for it (or 30 s pass) and returns the last one.
+    pub(crate) async fn wait_for_state(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + STATE_WAIT;
+        loop {
+            let state = self.fixture_state().await;
+            if done(&state) || tokio::time::Instant::now() >= deadline {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `GET /fixtures/status-callbacks`: every recorded status callback, oldest first.
+    pub(crate) async fn status_callbacks(&self) -> Value {
+        self.get("/fixtures/status-callbacks", Some(FIXTURE_TOKEN))
+            .await
+            .json()
+    }
+
+    /// `POST /calls/outbound` with a JSON body.
+    pub(crate) async fn place_call(&self, body: &Value) -> Answer {
+        let request = self.client.post(self.url("/calls/outbound")).json(body);
+        Answer::read(request.send().await.unwrap()).await
+    }
 }
