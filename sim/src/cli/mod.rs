@@ -48,24 +48,27 @@ pub enum Command {
     MergeReports(run::MergeArgs),
 }
 
+/// The log directive that silences the in-process reference server (its crate's log target).
+const REFERENCE_SERVER_LOGS_OFF: &str = "server_under_test=off";
+
 /// Logs go to stderr. `-q` leaves only errors and never shows the in-process reference server's
 /// logs, even when `RUST_LOG` asks for them, because quiet output is the failures and the
 /// summary. Colours are used only when stderr is a terminal and `NO_COLOR` is unset, so piped
 /// and redirected logs carry no escape sequences.
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
-        (true, _) => "error",
+        (true, _) => "error".to_string(),
         // The in-process reference server logs its own warnings and errors (e.g.
         // `[PROMPT_MISMATCH]`, "realtime API unavailable"); they are part of what a scenario
         // provokes, so they belong to verbose output, not between the result lines.
-        (false, 0) => "error,server_under_test=off",
-        (false, 1) => "warn",
-        (false, 2) => "info",
-        (false, _) => "debug",
+        (false, 0) => format!("error,{REFERENCE_SERVER_LOGS_OFF}"),
+        (false, 1) => "warn".to_string(),
+        (false, 2) => "info".to_string(),
+        (false, _) => "debug".to_string(),
     };
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    if quiet && let Ok(off) = "server_under_test=off".parse() {
+    if quiet && let Ok(off) = REFERENCE_SERVER_LOGS_OFF.parse() {
         filter = filter.add_directive(off);
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
