@@ -124,8 +124,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// A config for in-process tests: in-memory database, fixed profile, no fixture API.
-    pub fn for_tests(public_url: &str, auth_token: &str, realtime_url: &str) -> Config {
+    /// A config for running the server inside another process, as the `callsim` runner's
+    /// in-process target and the tests do: 127.0.0.1 port 0, an in-memory database, the fixed
+    /// profile and no fixture API; the caller adjusts the public fields it needs.
+    pub fn in_process(public_url: &str, auth_token: &str, realtime_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -229,7 +231,7 @@ mod tests {
 
     #[test]
     fn missing_token_is_rejected_unless_insecure() {
-        let mut config = Config::for_tests("http://x.test", "t", "ws://127.0.0.1:1");
+        let mut config = Config::in_process("http://x.test", "t", "ws://127.0.0.1:1");
         config.twilio_auth_token = None;
         assert!(config.validate().is_err());
         config.insecure_skip_signature_validation = true;

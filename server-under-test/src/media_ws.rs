@@ -138,8 +138,12 @@ mod tests {
     }
 
     fn state() -> AppState {
-        AppState::new(Config::for_tests("https://h.test", "t", "ws://127.0.0.1:9"))
-            .expect("test config is valid")
+        AppState::new(Config::in_process(
+            "https://h.test",
+            "t",
+            "ws://127.0.0.1:9",
+        ))
+        .expect("test config is valid")
     }
 
     #[tokio::test]

@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Config::for_tests("https://callsim.test", "secret", "ws://127.0.0.1:9")
+        Config::in_process("https://callsim.test", "secret", "ws://127.0.0.1:9")
     }
 
     fn signed_headers(url: &str, params: &[(String, String)]) -> HeaderMap {

@@ -145,7 +145,7 @@ mod tests {
     const TOKEN: &str = "secret";
 
     async fn spawn(profile: Profile) -> (AppState, String) {
-        let mut config = Config::for_tests("https://callsim.test", TOKEN, "ws://127.0.0.1:9");
+        let mut config = Config::in_process("https://callsim.test", TOKEN, "ws://127.0.0.1:9");
         config.profile = profile;
         let state = AppState::new(config).unwrap();
         let input = TenantInput {

@@ -60,7 +60,7 @@ async fn start_realtime_peer() -> String {
 
 async fn start_server(api_base: Option<String>) -> std::net::SocketAddr {
     let realtime = start_realtime_peer().await;
-    let mut config = Config::for_tests(PUBLIC, TOKEN, &realtime);
+    let mut config = Config::in_process(PUBLIC, TOKEN, &realtime);
     config.profile = Profile::Fixed;
     config.fixture_token = Some(FIXTURE_TOKEN.to_owned());
     if let Some(base) = api_base {

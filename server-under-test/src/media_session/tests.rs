@@ -149,7 +149,7 @@ fn start_message(direction: &str) -> TwilioInbound {
 }
 
 fn start_call(profile: Profile, greeting: Option<&str>, fail_ai: bool) -> Call {
-    let mut config = Config::for_tests("https://callsim.test", "t", "ws://unused");
+    let mut config = Config::in_process("https://callsim.test", "t", "ws://unused");
     config.profile = profile;
     let (connections, ai_connections) = unbounded_channel();
     let connector = ChannelConnector {

@@ -31,7 +31,7 @@ impl TestApp {
 
 /// A test config with the fixture API enabled and a Realtime URL nothing listens on.
 pub(crate) fn config() -> Config {
-    let mut config = Config::for_tests(PUBLIC_URL, TOKEN, UNUSED_REALTIME_URL);
+    let mut config = Config::in_process(PUBLIC_URL, TOKEN, UNUSED_REALTIME_URL);
     config.fixture_token = Some(FIXTURE_TOKEN.to_owned());
     config
 }

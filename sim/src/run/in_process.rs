@@ -30,7 +30,7 @@ pub(crate) async fn start_reference_server(
 ) -> Result<(Endpoints, JoinHandle<()>), HarnessError> {
     let listener = bind("the reference server", loopback()).await?;
     let port = port_of(&listener);
-    let mut config = server_under_test::Config::for_tests(
+    let mut config = server_under_test::Config::in_process(
         IN_PROCESS_PUBLIC_URL,
         DEFAULT_AUTH_TOKEN,
         &format!("ws://127.0.0.1:{ai_port}/v1/realtime?model=gpt-realtime"),
