@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::{Sink, SinkExt};
 
 use crate::realtime::AiConnection;
-use crate::realtime_event::{ClientEvent, ServerEvent};
+use crate::realtime_event::{ClientEvent, ErrorDetail, ServerEvent};
 use crate::twilio_message::{MarkPayload, OutboundMedia, TwilioOutbound};
 
 /// Minimum µ-law bytes per Twilio media message (20 ms at 8 kHz).
@@ -142,96 +142,115 @@ where
             ServerEvent::SessionCreated => tracing::debug!("realtime session created"),
             ServerEvent::SessionUpdated => tracing::debug!("realtime session updated"),
             ServerEvent::OutputAudioDelta { item_id, delta } => {
-                let Ok(bytes) = STANDARD.decode(delta.as_bytes()) else {
-                    tracing::warn!(%item_id, "audio delta is not base64; ignored");
-                    return AiAction::Continue;
-                };
-                if self
-                    .item
-                    .as_ref()
-                    .is_none_or(|item| item.item_id != item_id)
-                {
-                    // A new assistant item: its playback clock starts now.
-                    self.item = Some(ItemTrack {
-                        item_id,
-                        bytes_received: 0,
-                        first_delta_ts: self.latest_media_ts,
-                        audio_done: false,
-                    });
-                }
-                if let Some(item) = self.item.as_mut() {
-                    item.bytes_received += bytes.len() as u64;
-                }
-                self.out_buf.extend_from_slice(&bytes);
-                if self.out_buf.len() >= MIN_MEDIA_BYTES && !self.flush_audio().await {
-                    return AiAction::TwilioGone;
-                }
+                return self.on_audio_delta(item_id, &delta).await;
             }
-            ServerEvent::OutputAudioDone { .. } => {
-                if !self.flush_audio().await {
-                    return AiAction::TwilioGone;
-                }
-                let had_audio = match self.item.as_mut() {
-                    Some(item) if !item.audio_done && item.bytes_received > 0 => {
-                        item.audio_done = true;
-                        true
-                    }
-                    _ => false,
-                };
-                if had_audio {
-                    self.responses += 1;
-                    let name = format!("resp-{}", self.responses);
-                    self.outstanding_marks.insert(name.clone());
-                    let mark = TwilioOutbound::Mark {
-                        stream_sid: self.stream_sid.clone(),
-                        mark: MarkPayload { name },
-                    };
-                    if !self.send_twilio(mark).await {
-                        return AiAction::TwilioGone;
-                    }
-                }
-            }
-            ServerEvent::SpeechStarted => {
-                if self.assistant_playing()
-                    && let Some(item) = self.item.take()
-                {
-                    let elapsed = self.latest_media_ts.saturating_sub(item.first_delta_ts);
-                    let received_ms = item.bytes_received / BYTES_PER_MS;
-                    let played_ms = elapsed.min(received_ms);
-                    tracing::info!(item_id = %item.item_id, played_ms, "barge-in: truncating assistant audio");
-                    self.truncations += 1;
-                    self.outstanding_marks.clear();
-                    self.out_buf.clear();
-                    let truncate = ClientEvent::ConversationItemTruncate {
-                        item_id: item.item_id,
-                        content_index: 0,
-                        audio_end_ms: played_ms,
-                    };
-                    if let Err(err) = ai.sink.send(truncate).await {
-                        tracing::warn!(error = %err, "sending truncate failed; reconnecting");
-                        return AiAction::Reconnect;
-                    }
-                    if !self
-                        .send_twilio(TwilioOutbound::Clear {
-                            stream_sid: self.stream_sid.clone(),
-                        })
-                        .await
-                    {
-                        return AiAction::TwilioGone;
-                    }
-                }
-            }
-            ServerEvent::Error { error } => {
-                let code = error.code.as_deref().unwrap_or("");
-                if code == "session_expired" {
-                    tracing::warn!(message = ?error.message, "realtime session expired; reconnecting");
-                    return AiAction::Reconnect;
-                }
-                // Errors such as `response_cancel_not_active` are expected races; never fatal.
-                tracing::warn!(code, message = ?error.message, "realtime error (non-fatal)");
-            }
+            ServerEvent::OutputAudioDone { .. } => return self.on_audio_done().await,
+            ServerEvent::SpeechStarted => return self.on_speech_started(ai).await,
+            ServerEvent::Error { error } => return on_error(&error),
             ServerEvent::Other => {}
         }
         AiAction::Continue
     }
+
+    /// Buffers assistant audio and sends it once there is at least [`MIN_MEDIA_BYTES`].
+    async fn on_audio_delta(&mut self, item_id: String, delta: &str) -> AiAction {
+        let Ok(bytes) = STANDARD.decode(delta.as_bytes()) else {
+            tracing::warn!(%item_id, "audio delta is not base64; ignored");
+            return AiAction::Continue;
+        };
+        if self
+            .item
+            .as_ref()
+            .is_none_or(|item| item.item_id != item_id)
+        {
+            // A new assistant item: its playback clock starts now.
+            self.item = Some(ItemTrack {
+                item_id,
+                bytes_received: 0,
+                first_delta_ts: self.latest_media_ts,
+                audio_done: false,
+            });
+        }
+        if let Some(item) = self.item.as_mut() {
+            item.bytes_received += bytes.len() as u64;
+        }
+        self.out_buf.extend_from_slice(&bytes);
+        if self.out_buf.len() >= MIN_MEDIA_BYTES && !self.flush_audio().await {
+            return AiAction::TwilioGone;
+        }
+        AiAction::Continue
+    }
+
+    /// Flushes the rest of the item's audio and, when it had any, sends the response's mark.
+    async fn on_audio_done(&mut self) -> AiAction {
+        if !self.flush_audio().await {
+            return AiAction::TwilioGone;
+        }
+        let had_audio = match self.item.as_mut() {
+            Some(item) if !item.audio_done && item.bytes_received > 0 => {
+                item.audio_done = true;
+                true
+            }
+            _ => false,
+        };
+        if had_audio {
+            self.responses += 1;
+            let name = format!("resp-{}", self.responses);
+            self.outstanding_marks.insert(name.clone());
+            let mark = TwilioOutbound::Mark {
+                stream_sid: self.stream_sid.clone(),
+                mark: MarkPayload { name },
+            };
+            if !self.send_twilio(mark).await {
+                return AiAction::TwilioGone;
+            }
+        }
+        AiAction::Continue
+    }
+
+    /// Barge-in: while the caller may still hear the assistant, truncates the item at what was
+    /// heard and clears Twilio's buffer.
+    async fn on_speech_started(&mut self, ai: &mut AiConnection) -> AiAction {
+        if self.assistant_playing()
+            && let Some(item) = self.item.take()
+        {
+            let elapsed = self.latest_media_ts.saturating_sub(item.first_delta_ts);
+            let received_ms = item.bytes_received / BYTES_PER_MS;
+            let played_ms = elapsed.min(received_ms);
+            tracing::info!(item_id = %item.item_id, played_ms, "barge-in: truncating assistant audio");
+            self.truncations += 1;
+            self.outstanding_marks.clear();
+            self.out_buf.clear();
+            let truncate = ClientEvent::ConversationItemTruncate {
+                item_id: item.item_id,
+                content_index: 0,
+                audio_end_ms: played_ms,
+            };
+            if let Err(err) = ai.sink.send(truncate).await {
+                tracing::warn!(error = %err, "sending truncate failed; reconnecting");
+                return AiAction::Reconnect;
+            }
+            if !self
+                .send_twilio(TwilioOutbound::Clear {
+                    stream_sid: self.stream_sid.clone(),
+                })
+                .await
+            {
+                return AiAction::TwilioGone;
+            }
+        }
+        AiAction::Continue
+    }
+}
+
+/// An expired session needs a new connection; every other Realtime error is logged and ignored.
+fn on_error(error: &ErrorDetail) -> AiAction {
+    let code = error.code.as_deref().unwrap_or("");
+    if code == "session_expired" {
+        tracing::warn!(message = ?error.message, "realtime session expired; reconnecting");
+        return AiAction::Reconnect;
+    }
+    // Errors such as `response_cancel_not_active` are expected races; never fatal.
+    tracing::warn!(code, message = ?error.message, "realtime error (non-fatal)");
+    AiAction::Continue
 }
