@@ -62,29 +62,57 @@ pub async fn place_call(
         "{}/2010-04-01/Accounts/{account_sid}/Calls.json",
         config.twilio_api_base
     );
+    let body = calls_form(&config.public_url, &request);
+    let parsed = post_to_twilio(&state, &endpoint, (account_sid, auth_token), body).await?;
+    let Some(call_sid) = parsed.get("sid").and_then(Value::as_str) else {
+        return Err(AppError::BadGateway(
+            json!({ "message": "Twilio response has no sid", "body": parsed }),
+        ));
+    };
+    let status = parsed
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("queued");
+    tracing::info!(call_sid, tenant = %request.tenant, "outbound call placed");
+    Ok(Json(OutboundCallResponse {
+        call_sid: call_sid.to_owned(),
+        status: status.to_owned(),
+    }))
+}
+
+/// The form of Twilio's `Calls.json` for `request`: who to call, the webhook Twilio fetches
+/// when the callee answers, and the status callback with every progress event.
+fn calls_form(public_url: &str, request: &OutboundCallRequest) -> String {
     let mut form: Vec<(&str, String)> = vec![
         ("To", request.to.clone()),
         ("From", request.from.clone()),
         (
             "Url",
-            format!("{}/twiml/outbound/{}", config.public_url, request.tenant),
+            format!("{public_url}/twiml/outbound/{}", request.tenant),
         ),
-        (
-            "StatusCallback",
-            format!("{}/status/call", config.public_url),
-        ),
+        ("StatusCallback", format!("{public_url}/status/call")),
     ];
     form.extend(
         STATUS_CALLBACK_EVENTS
             .iter()
             .map(|event| ("StatusCallbackEvent", (*event).to_owned())),
     );
-    let body = form_urlencoded::Serializer::new(String::new())
+    form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
-        .finish();
+        .finish()
+}
+
+/// POSTs `body` to Twilio's `endpoint` with basic auth and returns the JSON it answered with;
+/// a failed request, an unreadable answer or a refusal is a 502 carrying what Twilio said.
+async fn post_to_twilio(
+    state: &AppState,
+    endpoint: &str,
+    (account_sid, auth_token): (&str, &str),
+    body: String,
+) -> Result<Value, AppError> {
     let response = state
         .http()
-        .post(&endpoint)
+        .post(endpoint)
         .basic_auth(account_sid, Some(auth_token))
         .header(
             reqwest::header::CONTENT_TYPE,
@@ -107,18 +135,5 @@ pub async fn place_call(
         tracing::warn!(%status, body = %parsed, "Twilio refused the outbound call");
         return Err(AppError::BadGateway(parsed));
     }
-    let Some(call_sid) = parsed.get("sid").and_then(Value::as_str) else {
-        return Err(AppError::BadGateway(
-            json!({ "message": "Twilio response has no sid", "body": parsed }),
-        ));
-    };
-    let status = parsed
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("queued");
-    tracing::info!(call_sid, tenant = %request.tenant, "outbound call placed");
-    Ok(Json(OutboundCallResponse {
-        call_sid: call_sid.to_owned(),
-        status: status.to_owned(),
-    }))
+    Ok(parsed)
 }
