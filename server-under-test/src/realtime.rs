@@ -104,15 +104,7 @@ impl TungsteniteConnector {
         .await
         .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;
         let (write, read) = socket.split();
-        let sink = write
-            .sink_map_err(RealtimeError::from)
-            .with(|event: ClientEvent| {
-                future::ready(
-                    serde_json::to_string(&event)
-                        .map(|text| Message::Text(text.into()))
-                        .map_err(RealtimeError::from),
-                )
-            });
+        let sink = typed_sink(write);
         let stream = read
             .take_while(|message| {
                 future::ready(match message {
@@ -151,5 +143,97 @@ impl TungsteniteConnector {
 impl AiConnector for TungsteniteConnector {
     fn connect(&self) -> ConnectFuture<'_> {
         Box::pin(self.open())
+    }
+}
+
+/// The socket's write half as a typed sink of [`ClientEvent`]s.
+fn typed_sink<S>(write: S) -> impl Sink<ClientEvent, Error = RealtimeError> + Send
+where
+    S: Sink<Message> + Send + Unpin,
+    S::Error: Into<RealtimeError>,
+{
+    ErrInto(write).with(|event: ClientEvent| {
+        future::ready(
+            serde_json::to_string(&event)
+                .map(|text| Message::Text(text.into()))
+                .map_err(RealtimeError::from),
+        )
+    })
+}
+
+/// Converts every error of the inner sink into [`RealtimeError`].
+///
+/// futures' `sink_map_err` (and `sink_err_into`, built on it) takes an `FnOnce` and panics
+/// ("polled MapErr after completion") on the second error, and closing a sink whose send just
+/// failed produces exactly that second error.
+struct ErrInto<S>(S);
+
+impl<S, T> Sink<T> for ErrInto<S>
+where
+    S: Sink<T> + Unpin,
+    S::Error: Into<RealtimeError>,
+{
+    type Error = RealtimeError;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), RealtimeError>> {
+        Pin::new(&mut self.0).poll_ready(cx).map_err(Into::into)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: T) -> Result<(), RealtimeError> {
+        Pin::new(&mut self.0).start_send(item).map_err(Into::into)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), RealtimeError>> {
+        Pin::new(&mut self.0).poll_flush(cx).map_err(Into::into)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), RealtimeError>> {
+        Pin::new(&mut self.0).poll_close(cx).map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Poll};
+
+    use super::*;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+
+    /// A socket whose every operation fails, as one does after the peer has gone.
+    struct Broken;
+
+    impl Sink<Message> for Broken {
+        type Error = WsError;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+            Poll::Ready(Err(WsError::ConnectionClosed))
+        }
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), WsError> {
+            Err(WsError::ConnectionClosed)
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+            Poll::Ready(Err(WsError::ConnectionClosed))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+            Poll::Ready(Err(WsError::ConnectionClosed))
+        }
+    }
+
+    #[tokio::test]
+    async fn closing_a_sink_whose_send_failed_is_an_error_not_a_panic() {
+        let mut sink = Box::pin(typed_sink(Broken));
+        let sent = sink.send(ClientEvent::ResponseCreate).await;
+        assert!(sent.is_err(), "{sent:?}");
+        // The second error used to panic with "polled MapErr after completion".
+        let closed = sink.close().await;
+        assert!(closed.is_err(), "{closed:?}");
     }
 }
