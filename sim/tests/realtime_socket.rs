@@ -1,6 +1,9 @@
 //! The mock Realtime endpoint over a real socket: auth, dialect retirement, a full session with
 //! the ledger checked afterwards, expiry and a dropped-socket fault.
 
+#[path = "common/realtime.rs"]
+mod realtime_mock;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use sim::clock::SimClock;
 use sim::ids::IdGen;
-use sim::realtime::{AiFault, AiFaultKind, Ledger, MockConfig, Script, run};
+use sim::realtime::{AiFault, AiFaultKind, Ledger, MockConfig, Script, SessionRecord};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderName;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -20,36 +22,27 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
+use realtime_mock::RealtimeMock;
+
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Mock {
-    url: String,
-    ledger: Ledger,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start(adjust: impl FnOnce(&mut MockConfig)) -> Mock {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+/// The mock in real time with audio generated 1000 times faster, configured by `adjust`.
+async fn start(adjust: impl FnOnce(&mut MockConfig)) -> RealtimeMock {
     let mut config = MockConfig::new(SimClock::start_default(), IdGen::new(9));
     config.audio_pace = 1000.0;
     adjust(&mut config);
-    let ledger = config.ledger.clone();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(run(listener, config, async move {
-        let _ = stopped.await;
-    }));
-    Mock {
-        url: format!("ws://{addr}/v1/realtime?model=gpt-realtime&temperature=0.8&voice=alloy"),
-        ledger,
-        _stop: stop,
-    }
+    RealtimeMock::start(config).await
 }
 
-async fn connect(url: &str, headers: &[(&str, &str)]) -> Result<Ws, WsError> {
-    let mut request = url.into_client_request().unwrap();
+/// The mock's URL with the extra query parameters a client may add.
+fn client_url(mock: &RealtimeMock) -> String {
+    format!("{}&temperature=0.8&voice=alloy", mock.url)
+}
+
+async fn connect(mock: &RealtimeMock, headers: &[(&str, &str)]) -> Result<Ws, WsError> {
+    let mut request = client_url(mock).into_client_request().unwrap();
     for (name, value) in headers {
         let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
         request.headers_mut().insert(name, value.parse().unwrap());
@@ -86,6 +79,15 @@ async fn until(ws: &mut Ws, ty: &str) -> Vec<Value> {
     }
 }
 
+/// Connects with an API key and reads `session.created`.
+async fn open_session(mock: &RealtimeMock) -> Ws {
+    let mut ws = connect(mock, &[("authorization", "Bearer sk-test")])
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    ws
+}
+
 async fn expect_close(ws: &mut Ws) -> (u16, String) {
     match next_message(ws).await {
         Some(Ok(Message::Close(Some(frame)))) => (u16::from(frame.code), frame.reason.to_string()),
@@ -100,8 +102,13 @@ async fn send(ws: &mut Ws, event: Value) {
 }
 
 async fn wait_closed(ledger: &Ledger) {
+    wait_open_sessions(ledger, 0).await;
+}
+
+/// Waits until at most `open` sessions are still open.
+async fn wait_open_sessions(ledger: &Ledger, open: usize) {
     tokio::time::timeout(WAIT, async {
-        while ledger.open_sessions() > 0 {
+        while ledger.open_sessions() > open {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -112,7 +119,7 @@ async fn wait_closed(ledger: &Ledger) {
 #[tokio::test]
 async fn upgrade_without_auth_is_401() {
     let mock = start(|_| {}).await;
-    match connect(&mock.url, &[]).await {
+    match connect(&mock, &[]).await {
         Err(WsError::Http(response)) => assert_eq!(response.status().as_u16(), 401),
         other => panic!("expected HTTP 401, got {other:?}"),
     }
@@ -123,7 +130,7 @@ async fn upgrade_without_auth_is_401() {
 async fn beta_header_gets_beta_api_shape_disabled_and_4000() {
     let mock = start(|_| {}).await;
     let mut ws = connect(
-        &mock.url,
+        &mock,
         &[
             ("authorization", "Bearer sk-test"),
             ("openai-beta", "realtime=v1"),
@@ -155,14 +162,14 @@ async fn beta_header_gets_beta_api_shape_disabled_and_4000() {
 #[tokio::test]
 async fn wrong_key_is_closed_with_3000() {
     let mock = start(|c| c.api_keys = Some(vec!["sk-good".to_owned()])).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-bad")])
+    let mut ws = connect(&mock, &[("authorization", "Bearer sk-bad")])
         .await
         .unwrap();
     assert_eq!(
         expect_close(&mut ws).await,
         (3000, "invalid_request_error.invalid_api_key".to_owned())
     );
-    let mut ok = connect(&mock.url, &[("authorization", "Bearer sk-good")])
+    let mut ok = connect(&mock, &[("authorization", "Bearer sk-good")])
         .await
         .unwrap();
     assert_eq!(next_event(&mut ok).await["type"], "session.created");
@@ -171,7 +178,7 @@ async fn wrong_key_is_closed_with_3000() {
 #[tokio::test]
 async fn browser_subprotocols_authenticate_and_echo_realtime() {
     let mock = start(|_| {}).await;
-    let mut request = mock.url.as_str().into_client_request().unwrap();
+    let mut request = client_url(&mock).into_client_request().unwrap();
     request.headers_mut().insert(
         "sec-websocket-protocol",
         "realtime, openai-insecure-api-key.sk-test".parse().unwrap(),
@@ -187,7 +194,7 @@ async fn browser_subprotocols_authenticate_and_echo_realtime() {
 #[tokio::test]
 async fn full_session_is_recorded_in_the_ledger() {
     let mock = start(|_| {}).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+    let mut ws = connect(&mock, &[("authorization", "Bearer sk-test")])
         .await
         .unwrap();
     let created = next_event(&mut ws).await;
@@ -259,10 +266,7 @@ async fn full_session_is_recorded_in_the_ledger() {
 #[tokio::test]
 async fn short_session_expires_with_1001() {
     let mock = start(|c| c.max_session = Duration::from_secs(1)).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
-        .await
-        .unwrap();
-    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let mut ws = open_session(&mock).await;
     let error = next_event(&mut ws).await;
     assert_eq!(error["error"]["code"], "session_expired");
     let (code, reason) = expect_close(&mut ws).await;
@@ -286,10 +290,10 @@ async fn drop_socket_fault_ends_without_a_close_frame() {
         ..Script::default()
     };
     let mock = start(|c| c.script = Arc::new(script)).await;
-    let mut first = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+    let mut first = connect(&mock, &[("authorization", "Bearer sk-test")])
         .await
         .unwrap();
-    let mut second = connect(&mock.url, &[("authorization", "Bearer sk-test")])
+    let mut second = connect(&mock, &[("authorization", "Bearer sk-test")])
         .await
         .unwrap();
     assert_eq!(next_event(&mut first).await["type"], "session.created");
@@ -298,16 +302,21 @@ async fn drop_socket_fault_ends_without_a_close_frame() {
         None | Some(Err(_)) => {}
         other => panic!("expected the connection to drop, got {other:?}"),
     }
-    tokio::time::timeout(WAIT, async {
-        while mock.ledger.open_sessions() > 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap();
+    wait_open_sessions(&mock.ledger, 1).await;
     let sessions = mock.ledger.sessions();
     assert_eq!(sessions[1].closed_by.as_deref(), Some("fault"));
     assert_eq!(sessions[0].closed_at_ms, None);
+}
+
+/// Expects the server to close the only session with `code` and checks that the ledger records
+/// the close as a protocol error; returns that session's record.
+async fn closed_for_protocol_error(ws: &mut Ws, mock: &RealtimeMock, code: u16) -> SessionRecord {
+    assert_eq!(expect_close(ws).await.0, code);
+    wait_closed(&mock.ledger).await;
+    let session = mock.ledger.sessions().remove(0);
+    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
+    assert_eq!(session.close_code, Some(code));
+    session
 }
 
 /// Reads up to the first `error` event and returns its `error` object.
@@ -318,21 +327,14 @@ async fn next_error(ws: &mut Ws) -> Value {
 #[tokio::test]
 async fn message_over_the_limit_gets_an_error_event_and_close_1009() {
     let mock = start(|c| c.max_message_bytes = 4096).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
-        .await
-        .unwrap();
-    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let mut ws = open_session(&mock).await;
     let update = json!({"type": "session.update",
         "session": {"type": "realtime", "instructions": "x".repeat(6000)}});
     send(&mut ws, update).await;
     let error = next_error(&mut ws).await;
     assert_eq!(error["type"], "invalid_request_error");
     assert_eq!(error["code"], "message_too_big");
-    assert_eq!(expect_close(&mut ws).await.0, 1009);
-    wait_closed(&mock.ledger).await;
-    let session = &mock.ledger.sessions()[0];
-    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
-    assert_eq!(session.close_code, Some(1009));
+    let session = closed_for_protocol_error(&mut ws, &mock, 1009).await;
     assert!(session.updates.is_empty());
 }
 
@@ -341,10 +343,7 @@ async fn message_over_the_limit_gets_an_error_event_and_close_1009() {
 #[tokio::test]
 async fn frame_far_over_the_limit_gets_an_error_event_and_close_1009() {
     let mock = start(|c| c.max_message_bytes = 4096).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
-        .await
-        .unwrap();
-    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let mut ws = open_session(&mock).await;
     let huge = json!({"type": "input_audio_buffer.append", "audio": "A".repeat(200 * 1024)});
     send(&mut ws, huge).await;
     let error = next_error(&mut ws).await;
@@ -356,11 +355,7 @@ async fn frame_far_over_the_limit_gets_an_error_event_and_close_1009() {
             .ends_with("the maximum is 4096 bytes."),
         "{error}"
     );
-    assert_eq!(expect_close(&mut ws).await.0, 1009);
-    wait_closed(&mock.ledger).await;
-    let session = &mock.ledger.sessions()[0];
-    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
-    assert_eq!(session.close_code, Some(1009));
+    closed_for_protocol_error(&mut ws, &mock, 1009).await;
 }
 
 #[tokio::test]
@@ -369,30 +364,20 @@ async fn invalid_utf8_text_frame_is_a_protocol_error_in_the_ledger() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
     let mock = start(|_| {}).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
-        .await
-        .unwrap();
-    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let mut ws = open_session(&mock).await;
     // The client API only builds valid text, so the frame is assembled by hand.
     let bad = Frame::message(vec![b'{', 0xC3, 0x28, b'}'], OpCode::Data(Data::Text), true);
     ws.send(Message::Frame(bad)).await.unwrap();
     let error = next_error(&mut ws).await;
     assert_eq!(error["code"], "invalid_event");
-    assert_eq!(expect_close(&mut ws).await.0, 1007);
-    wait_closed(&mock.ledger).await;
-    let session = &mock.ledger.sessions()[0];
-    assert_eq!(session.closed_by.as_deref(), Some("protocol_error"));
-    assert_eq!(session.close_code, Some(1007));
+    let session = closed_for_protocol_error(&mut ws, &mock, 1007).await;
     assert_eq!(session.errors_sent.len(), 1);
 }
 
 #[tokio::test]
 async fn binary_frame_is_recorded_as_an_error() {
     let mock = start(|_| {}).await;
-    let mut ws = connect(&mock.url, &[("authorization", "Bearer sk-test")])
-        .await
-        .unwrap();
-    assert_eq!(next_event(&mut ws).await["type"], "session.created");
+    let mut ws = open_session(&mock).await;
     ws.send(Message::Binary(vec![0u8; 16].into()))
         .await
         .unwrap();
