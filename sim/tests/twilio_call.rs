@@ -1,5 +1,8 @@
 //! End-to-end calls through the fake Twilio against a tiny in-test call server on 127.0.0.1:0.
 
+#[path = "common/twilio.rs"]
+mod twilio_fake;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,17 +19,17 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sim::audio;
-use sim::clock::SimClock;
-use sim::ids::IdGen;
 use sim::twilio::signature::validate;
 use sim::twilio::{
-    CallEvent, CallFaults, CallSpec, CalleeAnswer, CalleeBehaviour, CallerScript, CallerStep,
-    HttpMethod, RestState, StatusCallbackConfig, StreamEndedBy, TwilioEnv, UrlMap, play_call,
+    CallFaults, CallRecord, CallSpec, CallerScript, CallerStep, StreamEndedBy, play_call,
 };
 
-const TOKEN: &str = "test-auth-token";
-const ACCOUNT: &str = "AC00000000000000000000000000000001";
-const PUBLIC: &str = "https://callsim.test";
+use twilio_fake::{
+    ACCOUNT, PUBLIC, RestFake, TOKEN, answering_callee, every_call_event, twilio_env,
+};
+
+/// The id seed of every call in this file.
+const SEED: u64 = 42;
 
 #[derive(Default)]
 struct Log {
@@ -178,6 +181,11 @@ async fn start_server() -> (SocketAddr, Shared) {
     (addr, log)
 }
 
+/// The TwiML verbs the call executed, in order.
+fn twiml_verbs(record: &CallRecord) -> Vec<&str> {
+    record.twiml.iter().map(|s| s.verb.as_str()).collect()
+}
+
 /// The in-test server lags the client in virtual time (see the heard-audio note below), so wait
 /// (bounded) until it has processed the stream's `stop`.
 async fn server_caught_up(log: &Shared, stops: u32) {
@@ -188,13 +196,6 @@ async fn server_caught_up(log: &Shared, stops: u32) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the test server never saw stop #{stops}");
-}
-
-fn env_for(addr: SocketAddr) -> TwilioEnv {
-    let map = UrlMap::new()
-        .with(PUBLIC, &format!("http://{addr}"))
-        .with("wss://callsim.test", &format!("ws://{addr}"));
-    TwilioEnv::new(ACCOUNT, TOKEN, SimClock::start_default(), IdGen::new(42)).with_url_map(map)
 }
 
 fn ten_second_script() -> CallerScript {
@@ -223,23 +224,14 @@ fn inbound(label: &str, path: &str, script: CallerScript) -> CallSpec {
         &format!("{PUBLIC}{path}"),
         script,
     );
-    spec.status_callback = Some(StatusCallbackConfig {
-        url: format!("{PUBLIC}/status"),
-        method: HttpMethod::Post,
-        events: vec![
-            CallEvent::Initiated,
-            CallEvent::Ringing,
-            CallEvent::Answered,
-            CallEvent::Completed,
-        ],
-    });
+    spec.status_callback = Some(every_call_event(&format!("{PUBLIC}/status")));
     spec
 }
 
 #[tokio::test(start_paused = true)]
 async fn inbound_call_streams_ten_seconds_and_completes() {
     let (addr, log) = start_server().await;
-    let env = env_for(addr);
+    let env = twilio_env(addr, SEED);
     let record = play_call(
         &env,
         inbound("caller-1", "/twiml/incoming", ten_second_script()),
@@ -284,14 +276,7 @@ async fn inbound_call_streams_ten_seconds_and_completes() {
     let stop = st.events.iter().find(|e| e.event == "stop").unwrap();
     assert_eq!(stop.at_ms - st.connected_at_ms.unwrap(), 10_000);
     assert_eq!(record.duration_secs, Some(10));
-    assert_eq!(
-        record
-            .twiml
-            .iter()
-            .map(|s| s.verb.as_str())
-            .collect::<Vec<_>>(),
-        ["Connect"]
-    );
+    assert_eq!(twiml_verbs(&record), ["Connect"]);
 
     let events: Vec<String> = record
         .status_callbacks
@@ -325,12 +310,12 @@ async fn inbound_call_streams_ten_seconds_and_completes() {
 async fn same_seed_same_record() {
     let (addr, _log) = start_server().await;
     let a = play_call(
-        &env_for(addr),
+        &twilio_env(addr, SEED),
         inbound("same", "/twiml/incoming", ten_second_script()),
     )
     .await;
     let b = play_call(
-        &env_for(addr),
+        &twilio_env(addr, SEED),
         inbound("same", "/twiml/incoming", ten_second_script()),
     )
     .await;
@@ -347,7 +332,7 @@ async fn webhook_500_falls_back_with_error_code() {
     let (addr, log) = start_server().await;
     let mut spec = inbound("fallback", "/twiml/fail500", CallerScript::default());
     spec.fallback_url = Some(format!("{PUBLIC}/twiml/fallback"));
-    let record = play_call(&env_for(addr), spec).await;
+    let record = play_call(&twilio_env(addr, SEED), spec).await;
     assert_eq!(record.webhooks.len(), 2);
     assert_eq!(record.webhooks[0].http_status, Some(500));
     assert_eq!(record.webhooks[0].error.as_ref().unwrap().code, 11200);
@@ -356,14 +341,7 @@ async fn webhook_500_falls_back_with_error_code() {
     assert_eq!(fb.http_status, Some(200));
     assert_eq!(fb.params["ErrorCode"], "11200");
     assert_eq!(fb.params["ErrorUrl"], format!("{PUBLIC}/twiml/fail500"));
-    assert_eq!(
-        record
-            .twiml
-            .iter()
-            .map(|s| s.verb.as_str())
-            .collect::<Vec<_>>(),
-        ["Say", "Hangup"]
-    );
+    assert_eq!(twiml_verbs(&record), ["Say", "Hangup"]);
     assert_eq!(record.status, "completed");
     assert_eq!(
         record.errors.iter().map(|e| e.code).collect::<Vec<_>>(),
@@ -375,7 +353,7 @@ async fn webhook_500_falls_back_with_error_code() {
 #[tokio::test(start_paused = true)]
 async fn webhook_timeout_is_11205_then_fallback() {
     let (addr, _log) = start_server().await;
-    let env = env_for(addr);
+    let env = twilio_env(addr, SEED);
     let mut spec = inbound("slow", "/twiml/slow", CallerScript::default());
     spec.fallback_url = Some(format!("{PUBLIC}/twiml/fallback"));
     let started = tokio::time::Instant::now();
@@ -397,7 +375,7 @@ async fn unsigned_webhook_is_refused_and_the_call_fails() {
         unsigned_webhook: true,
         ..CallFaults::default()
     };
-    let record = play_call(&env_for(addr), spec).await;
+    let record = play_call(&twilio_env(addr, SEED), spec).await;
     assert_eq!(record.webhooks.len(), 1);
     assert!(!record.webhooks[0].signed);
     assert_eq!(record.webhooks[0].http_status, Some(403));
@@ -417,7 +395,7 @@ async fn unsigned_stream_is_a_31920_handshake_error() {
     let (addr, _log) = start_server().await;
     let mut spec = inbound("unsigned-ws", "/twiml/incoming", ten_second_script());
     spec.faults.unsigned_stream = true;
-    let record = play_call(&env_for(addr), spec).await;
+    let record = play_call(&twilio_env(addr, SEED), spec).await;
     assert_eq!(record.streams[0].handshake_status, Some(403));
     assert!(
         record
@@ -426,14 +404,7 @@ async fn unsigned_stream_is_a_31920_handshake_error() {
             .any(|e| e.code == 31920 && e.message.contains("403"))
     );
     // The document continues after </Connect>: the Say runs, then the call hangs up.
-    assert_eq!(
-        record
-            .twiml
-            .iter()
-            .map(|s| s.verb.as_str())
-            .collect::<Vec<_>>(),
-        ["Connect", "Say"]
-    );
+    assert_eq!(twiml_verbs(&record), ["Connect", "Say"]);
     assert_eq!(record.status, "completed");
 }
 
@@ -451,31 +422,29 @@ async fn rest_post(
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
+/// An authenticated GET: the status code and the JSON body.
+async fn rest_get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let resp = client
+        .get(url)
+        .basic_auth(ACCOUNT, Some(TOKEN))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 #[tokio::test(start_paused = true)]
 async fn rest_fake_creates_fetches_and_updates_outbound_calls() {
     let (addr, log) = start_server().await;
-    let env = env_for(addr);
-    let callee = CalleeBehaviour {
-        label: "callee".into(),
-        ring: Duration::from_secs(3),
-        answer: CalleeAnswer::Answer,
-        script: CallerScript {
-            steps: vec![CallerStep::Silence(Duration::from_secs(60))],
-            hangup_at: None,
-        },
-        stream_connect_delay: Duration::ZERO,
-        faults: CallFaults::default(),
-    };
-    let state = RestState {
-        env: env.clone(),
-        callees: BTreeMap::new(),
-        default_callee: callee,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rest_addr = listener.local_addr().unwrap();
-    tokio::spawn(sim::twilio::serve(listener, state, std::future::pending()));
+    let env = twilio_env(addr, SEED);
+    let rest = RestFake::bind().await;
+    let api = rest.base_url.clone();
+    rest.serve(
+        &env,
+        answering_callee(Duration::from_secs(3), Duration::from_secs(60)),
+    );
     let client = reqwest::Client::new();
-    let calls = format!("http://{rest_addr}/2010-04-01/Accounts/{ACCOUNT}/Calls.json");
+    let calls = format!("{api}/2010-04-01/Accounts/{ACCOUNT}/Calls.json");
     let form = [
         ("To", "+14155550123"),
         ("From", "+15005550006"),
@@ -532,16 +501,9 @@ async fn rest_fake_creates_fetches_and_updates_outbound_calls() {
 
     // Let the callee answer and the stream run for a while.
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let call_url = format!("http://{rest_addr}/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json");
-    let fetched: Value = client
-        .get(&call_url)
-        .basic_auth(ACCOUNT, Some(TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let call_url = format!("{api}/2010-04-01/Accounts/{ACCOUNT}/Calls/{sid}.json");
+    let (code, fetched) = rest_get(&client, &call_url).await;
+    assert_eq!(code, 200);
     assert_eq!(fetched["status"], "in-progress");
     assert!(fetched["start_time"].is_string());
 
@@ -569,17 +531,10 @@ async fn rest_fake_creates_fetches_and_updates_outbound_calls() {
 
     let (code, body) = rest_post(&client, &call_url, true, &[("Status", "completed")]).await;
     assert_eq!((code, body["code"].as_u64()), (400, Some(21220)));
-    let fetched: Value = client
-        .get(&call_url)
-        .basic_auth(ACCOUNT, Some(TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (code, fetched) = rest_get(&client, &call_url).await;
+    assert_eq!(code, 200);
     assert_eq!(fetched["status"], "completed");
-    let missing = format!("http://{rest_addr}/2010-04-01/Accounts/{ACCOUNT}/Calls/CAnope.json");
+    let missing = format!("{api}/2010-04-01/Accounts/{ACCOUNT}/Calls/CAnope.json");
     let resp = client
         .get(&missing)
         .basic_auth(ACCOUNT, Some(TOKEN))
