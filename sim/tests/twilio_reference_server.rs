@@ -1,71 +1,59 @@
 //! The fake Twilio against the reference call server (`server-under-test`, fixed profile) in
 //! process: signed webhook → TwiML → media stream → 10 s of speech from a WAV file → stop →
-//! completed callback; and an outbound call placed by the server through the REST fake.
+//! completed callback; and an outbound call placed by the server through the REST fake. The
+//! server's model is the real mock Realtime endpoint (`sim::realtime`).
 
-use std::collections::BTreeMap;
+#[path = "common/realtime.rs"]
+mod realtime_mock;
+#[path = "common/twilio.rs"]
+mod twilio_fake;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use server_under_test::{AppState, Config, Profile, serve_with_state};
 use sim::audio;
 use sim::clock::SimClock;
 use sim::ids::IdGen;
-use sim::twilio::{
-    CallEvent, CallFaults, CallSpec, CalleeAnswer, CalleeBehaviour, CallerScript, CallerStep,
-    HttpMethod, RestState, StatusCallbackConfig, StreamEndedBy, TwilioEnv, UrlMap, play_call,
-};
+use sim::realtime::{MockConfig, Reply, Script};
+use sim::twilio::{CallSpec, CallerScript, CallerStep, StreamEndedBy, play_call};
 use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite::Message;
 
-const TOKEN: &str = "test-auth-token";
+use realtime_mock::RealtimeMock;
+use twilio_fake::{
+    ACCOUNT, PUBLIC, RestFake, TOKEN, answering_callee, every_call_event, twilio_env,
+};
+
 const FIXTURE_TOKEN: &str = "fixture-token";
-const ACCOUNT: &str = "AC00000000000000000000000000000001";
-const PUBLIC: &str = "https://callsim.test";
+/// The id seed of the fake Twilio and the mock model.
+const SEED: u64 = 9;
 
-/// A minimal Realtime peer: `session.created` on connect, `session.updated` for every update.
-async fn start_realtime_peer() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                let created = json!({"type": "session.created", "event_id": "event_1", "session": {"id": "sess_1"}});
-                if socket
-                    .send(Message::text(created.to_string()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                while let Some(Ok(message)) = socket.next().await {
-                    if let Message::Text(text) = message {
-                        let event: Value =
-                            serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
-                        if event["type"] == "session.update" {
-                            let updated = json!({"type": "session.updated", "event_id": "event_2", "session": event["session"]});
-                            let _ = socket.send(Message::text(updated.to_string())).await;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    format!("ws://{addr}/v1/realtime?model=gpt-realtime")
+/// The reference server (fixed profile) in process, with tenant `acme` loaded and the real mock
+/// Realtime endpoint as its model.
+struct ReferenceServer {
+    addr: SocketAddr,
+    realtime: RealtimeMock,
 }
 
-async fn start_server(api_base: Option<String>) -> std::net::SocketAddr {
-    let realtime = start_realtime_peer().await;
-    let mut config = Config::in_process(PUBLIC, TOKEN, &realtime);
+/// Starts the mock model and the reference server; `twilio_api_base` points the server's
+/// outbound calls at a REST fake.
+async fn spawn_reference_server(twilio_api_base: Option<&str>) -> ReferenceServer {
+    // The model answers every turn with one second of speech-like audio saying "Okay.".
+    let mut mock = MockConfig::new(SimClock::start_default(), IdGen::new(SEED));
+    mock.script = Arc::new(Script {
+        default_reply: Some(Reply::filler()),
+        ..Script::default()
+    });
+    let realtime = RealtimeMock::start(mock).await;
+
+    let mut config = Config::in_process(PUBLIC, TOKEN, &realtime.url);
     config.profile = Profile::Fixed;
     config.fixture_token = Some(FIXTURE_TOKEN.to_owned());
-    if let Some(base) = api_base {
+    if let Some(base) = twilio_api_base {
         config.twilio_account_sid = Some(ACCOUNT.to_owned());
-        config.twilio_api_base = base;
+        config.twilio_api_base = base.to_owned();
     }
     let state = AppState::new(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,14 +67,7 @@ async fn start_server(api_base: Option<String>) -> std::net::SocketAddr {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    addr
-}
-
-fn env_for(addr: std::net::SocketAddr) -> TwilioEnv {
-    let map = UrlMap::new()
-        .with(PUBLIC, &format!("http://{addr}"))
-        .with("wss://callsim.test", &format!("ws://{addr}"));
-    TwilioEnv::new(ACCOUNT, TOKEN, SimClock::start_default(), IdGen::new(9)).with_url_map(map)
+    ReferenceServer { addr, realtime }
 }
 
 /// Writes 10 s of speech-like audio as a 16 kHz stereo WAV and reads it back as µ-law.
@@ -111,8 +92,8 @@ fn speech_from_wav(dir: &std::path::Path) -> Vec<u8> {
 
 #[tokio::test(start_paused = true)]
 async fn inbound_call_against_the_reference_server() {
-    let addr = start_server(None).await;
-    let env = env_for(addr);
+    let server = spawn_reference_server(None).await;
+    let env = twilio_env(server.addr, SEED);
     let dir = tempfile::tempdir().unwrap();
     let speech = speech_from_wav(dir.path());
     assert_eq!(speech.len(), 80_000);
@@ -130,16 +111,7 @@ async fn inbound_call_against_the_reference_server() {
         &format!("{PUBLIC}/twiml/incoming/acme"),
         script,
     );
-    spec.status_callback = Some(StatusCallbackConfig {
-        url: format!("{PUBLIC}/status/call"),
-        method: HttpMethod::Post,
-        events: vec![
-            CallEvent::Initiated,
-            CallEvent::Ringing,
-            CallEvent::Answered,
-            CallEvent::Completed,
-        ],
-    });
+    spec.status_callback = Some(every_call_event(&format!("{PUBLIC}/status/call")));
     let record = play_call(&env, spec).await;
 
     let hook = &record.webhooks[0];
@@ -166,38 +138,22 @@ async fn inbound_call_against_the_reference_server() {
         record.status_callbacks.last().unwrap().params["CallStatus"],
         "completed"
     );
+    // The stream was bridged to the model: one Realtime session.
+    assert_eq!(server.realtime.ledger.sessions().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn outbound_call_placed_by_the_server_through_the_rest_fake() {
-    let rest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rest_addr = rest_listener.local_addr().unwrap();
-    let addr = start_server(Some(format!("http://{rest_addr}"))).await;
-    let env = env_for(addr);
-    let callee = CalleeBehaviour {
-        label: "callee".into(),
-        ring: Duration::from_secs(2),
-        answer: CalleeAnswer::Answer,
-        script: CallerScript {
-            steps: vec![CallerStep::Silence(Duration::from_secs(3))],
-            hangup_at: None,
-        },
-        stream_connect_delay: Duration::ZERO,
-        faults: CallFaults::default(),
-    };
-    let state = RestState {
-        env: env.clone(),
-        callees: BTreeMap::new(),
-        default_callee: callee,
-    };
-    tokio::spawn(sim::twilio::serve(
-        rest_listener,
-        state,
-        std::future::pending(),
-    ));
+    let rest = RestFake::bind().await;
+    let server = spawn_reference_server(Some(&rest.base_url)).await;
+    let env = twilio_env(server.addr, SEED);
+    rest.serve(
+        &env,
+        answering_callee(Duration::from_secs(2), Duration::from_secs(3)),
+    );
 
     let response = reqwest::Client::new()
-        .post(format!("http://{addr}/calls/outbound"))
+        .post(format!("http://{}/calls/outbound", server.addr))
         .json(&json!({"tenant": "acme", "to": "+14155551212", "from": "+15017122661"}))
         .send()
         .await
@@ -224,4 +180,5 @@ async fn outbound_call_placed_by_the_server_through_the_rest_fake() {
             "{cb:?}"
         );
     }
+    assert_eq!(server.realtime.ledger.sessions().len(), 1);
 }
