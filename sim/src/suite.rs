@@ -18,6 +18,7 @@ use crate::scenario::expect::{AssertionResult, evaluate};
 use crate::scenario::load::load_file;
 use crate::scenario::plan::Plan;
 use crate::scenario::validate::build_plan;
+use crate::transcript::invariants::{Finding, INVARIANTS};
 use crate::transcript::{Transcript, build_transcript};
 
 /// Options of a run.
@@ -137,6 +138,35 @@ pub fn evaluate_all(plan: &Plan, transcript: &Transcript) -> Vec<AssertionResult
         .collect()
 }
 
+/// The built-in invariants' findings as assertion results: an unwaived finding fails its
+/// scenario like a failed assertion; a waived one passes and keeps its reason in `expected`.
+pub fn invariant_results(findings: &[Finding]) -> Vec<AssertionResult> {
+    findings
+        .iter()
+        .map(|f| match &f.waived {
+            None => AssertionResult {
+                path: format!("invariant {}", f.invariant),
+                passed: false,
+                expected: invariant_text(&f.invariant).to_string(),
+                message: f.message.clone(),
+            },
+            Some(reason) => AssertionResult {
+                path: format!("invariant {}", f.invariant),
+                passed: true,
+                expected: format!("waived: {reason}"),
+                message: f.message.clone(),
+            },
+        })
+        .collect()
+}
+
+fn invariant_text(id: &str) -> &'static str {
+    INVARIANTS
+        .iter()
+        .find(|(known, _)| *known == id)
+        .map_or("a built-in invariant", |(_, text)| text)
+}
+
 fn audio_of(art: &RunArtifacts) -> BTreeMap<String, CallAudio> {
     art.calls
         .iter()
@@ -197,7 +227,8 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
         }
         Ok(art) => {
             let transcript = build_transcript(&plan, &art);
-            let assertions = evaluate_all(&plan, &transcript);
+            let mut assertions = evaluate_all(&plan, &transcript);
+            assertions.extend(invariant_results(&transcript.invariants));
             let passed = assertions.iter().all(|a| a.passed);
             let mut audio = audio_of(&art);
             for (session, call) in art.sessions.iter().zip(&transcript.ai.sessions) {

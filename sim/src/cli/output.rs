@@ -137,6 +137,10 @@ fn with_pointer(line: String) -> String {
 
 /// The lines of one failed assertion: what was expected, then why it failed.
 fn failure_lines(a: &AssertionResult) -> Vec<String> {
+    // A built-in invariant's message is its whole story: the call, the time and the text.
+    if a.path.starts_with("invariant ") {
+        return bounded_lines(&format!("✗ {}: {}", a.path, a.message), "      ");
+    }
     let mut head = format!(
         "      ✗ {}: expected it {}",
         a.path,
@@ -188,6 +192,19 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
     }
     for a in r.assertions.iter().filter(|a| !a.passed) {
         lines.extend(failure_lines(a));
+    }
+    // A waived invariant is printed with its reason, so a waiver never hides silently.
+    if !quiet {
+        for a in r
+            .assertions
+            .iter()
+            .filter(|a| a.passed && a.path.starts_with("invariant "))
+        {
+            lines.extend(bounded_lines(
+                &format!("~ {} ({}): {}", a.path, a.expected, a.message),
+                "      ",
+            ));
+        }
     }
     if r.outcome == Outcome::Failed {
         lines.extend(mixup_lines(run));

@@ -1,6 +1,7 @@
 //! What a run recorded, before the transcript condenses it: the fakes' records, the tenant
 //! revisions the run provisioned and the server's residual state.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::realtime::SessionRecord;
@@ -37,4 +38,15 @@ pub struct RunArtifacts {
     pub simulated_ms: u64,
     /// Target description.
     pub target: String,
+    /// Panics of tasks on the run's runtime (in-process: the server under test's tasks).
+    pub panics: Vec<PanicRecord>,
+}
+
+/// A task that panicked during the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PanicRecord {
+    /// When, in ms since the run started.
+    pub at_ms: u64,
+    /// The panic message and where it was raised.
+    pub message: String,
 }

@@ -2,10 +2,12 @@
 //! runtime per scenario (with a paused clock for in-process virtual time) on a thread of its own,
 //! and a wall-clock limit so that no single file can hang the run.
 
-use std::sync::mpsc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once, PoisonError, mpsc};
 use std::time::Duration;
 
-use super::artifacts::RunArtifacts;
+use super::artifacts::{PanicRecord, RunArtifacts};
 use super::error::HarnessError;
 use super::runner::run_plan;
 use super::target::Target;
@@ -83,22 +85,88 @@ pub enum ExecuteError {
     Runtime(String),
 }
 
-/// Runs a plan on a fresh runtime in its own thread, bounded by a wall-clock limit.
+/// Threads that run scenarios are named with this prefix; the panic hook records what panics on
+/// them instead of printing it, so a panicking task of the server under test becomes a finding of
+/// its scenario (a tokio task's panic would otherwise only end that task, silently).
+const SCENARIO_THREAD: &str = "callsim-scenario-";
+
+/// Panics seen on scenario threads, by thread name: (tokio time of the panic, message).
+type PanicsByThread = HashMap<String, Vec<(tokio::time::Instant, String)>>;
+
+static PANICS: Mutex<Option<PanicsByThread>> = Mutex::new(None);
+
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let Some(name) = thread.name().filter(|n| n.starts_with(SCENARIO_THREAD)) else {
+                previous(info);
+                return;
+            };
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            let at = info
+                .location()
+                .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+                .unwrap_or_default();
+            let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
+            panics
+                .get_or_insert_with(HashMap::new)
+                .entry(name.to_string())
+                .or_default()
+                .push((tokio::time::Instant::now(), format!("{payload}{at}")));
+        }));
+    });
+}
+
+/// The panics recorded on the named thread, forgotten once taken.
+fn take_panics(thread: &str, started: tokio::time::Instant) -> Vec<PanicRecord> {
+    let mut panics = PANICS.lock().unwrap_or_else(PoisonError::into_inner);
+    panics
+        .as_mut()
+        .and_then(|m| m.remove(thread))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(at, message)| PanicRecord {
+            at_ms: u64::try_from(at.saturating_duration_since(started).as_millis())
+                .unwrap_or(u64::MAX),
+            message,
+        })
+        .collect()
+}
+
+/// Runs a plan on a fresh runtime in its own thread, bounded by a wall-clock limit. Panics of
+/// tasks on that runtime are recorded in the artifacts.
 pub fn execute(
     plan: &Plan,
     target: &Target,
     wall_limit: Duration,
 ) -> Result<RunArtifacts, ExecuteError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    install_panic_hook();
     let plan_for_thread = plan.clone();
     let target = target.clone();
-    guarded(
-        format!("scenario {}", plan.name),
-        wall_limit,
-        move || match runtime_for(&plan_for_thread, &target) {
-            Ok(rt) => rt
-                .block_on(run_plan(&plan_for_thread, &target))
-                .map_err(ExecuteError::from),
-            Err(e) => Err(ExecuteError::Runtime(e.to_string())),
-        },
-    )?
+    let thread = format!(
+        "{SCENARIO_THREAD}{}-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        plan.name
+    );
+    let name = thread.clone();
+    guarded(thread, wall_limit, move || {
+        let rt = runtime_for(&plan_for_thread, &target)
+            .map_err(|e| ExecuteError::Runtime(e.to_string()))?;
+        let (result, started) = rt.block_on(async {
+            let started = tokio::time::Instant::now();
+            (run_plan(&plan_for_thread, &target).await, started)
+        });
+        let mut art = result?;
+        art.panics = take_panics(&name, started);
+        Ok(art)
+    })?
 }

@@ -551,6 +551,7 @@ mod tests {
                 outbound_prompt: "You are making a sales call.".into(),
                 greeting: None,
                 voice: None,
+                provision: true,
             },
         );
         m

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::expect::Segment;
 use crate::transcript::model::{
-    AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
+    AiSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
     TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
 };
 
@@ -154,6 +154,13 @@ fn sample() -> Value {
             residual_state: json!({ ANY_TREE: true }),
         },
         simulated_ms: 0,
+        invariants: vec![Finding {
+            invariant: String::new(),
+            call: Some(String::new()),
+            at_ms: 0,
+            message: String::new(),
+            waived: Some(String::new()),
+        }],
     };
     serde_json::to_value(transcript).unwrap_or(Value::Null)
 }

@@ -57,6 +57,12 @@ pub struct RawScenario {
     /// Assertions: each item maps one transcript path to a matcher.
     #[serde(default)]
     pub expect: Vec<BTreeMap<String, serde_json::Value>>,
+    /// Built-in invariants this scenario waives, each with the reason why.
+    #[serde(default)]
+    pub waive: BTreeMap<String, String>,
+    /// Settings of the bundled reference server (in-process runs only).
+    #[serde(default)]
+    pub reference_server: RawReferenceServer,
 }
 
 /// Clock choice.
@@ -87,6 +93,10 @@ pub struct RawTenant {
     /// Optional voice.
     #[serde(default)]
     pub voice: Option<String>,
+    /// Whether callsim provisions it on the target (default true; false makes a tenant the
+    /// server has never heard of).
+    #[serde(default)]
+    pub provision: Option<bool>,
 }
 
 /// A tenant edit at a time.
@@ -389,6 +399,27 @@ pub struct RawCallAt {
 pub struct RawCallRef {
     /// Which call.
     pub call: String,
+}
+
+/// Settings of the bundled reference server for one scenario.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReferenceServer {
+    /// `normal`, `late` or `absent`.
+    #[serde(default)]
+    pub prebuild: Option<RawPrebuild>,
+}
+
+/// When the reference server pre-builds the prompt.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPrebuild {
+    /// As usual.
+    Normal,
+    /// After the stream started.
+    Late,
+    /// Never.
+    Absent,
 }
 
 /// A profile of the bundled reference server.

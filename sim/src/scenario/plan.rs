@@ -46,6 +46,31 @@ pub struct Plan {
     pub snapshot: Vec<SnapshotPart>,
     /// Assertions.
     pub expectations: Vec<Expectation>,
+    /// Built-in invariants waived, by id, with the scenario's reason.
+    pub waivers: BTreeMap<String, String>,
+    /// Settings of the bundled reference server for this scenario (in-process runs only).
+    pub reference_server: ReferenceServerPlan,
+}
+
+/// How the bundled reference server is set up for one scenario; an external target ignores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReferenceServerPlan {
+    /// When its webhook's prompt pre-build is done.
+    pub prebuild: Prebuild,
+}
+
+/// When the reference server's webhook pre-builds the call's prompt: as usual, only after the
+/// stream has started, or never, so that the stream-side builder and the prompt cache can be
+/// tested on their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Prebuild {
+    /// In the webhook's background task, as the seed system does.
+    #[default]
+    Normal,
+    /// After the stream has started.
+    Late,
+    /// Never.
+    Absent,
 }
 
 /// A profile of the bundled reference server: the behaviour of the seed system it reproduces.
@@ -104,6 +129,10 @@ pub struct TenantPlan {
     /// Voice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+    /// Whether the tenant is provisioned on the target (false: a tenant the server has never
+    /// heard of, to see what its calls get).
+    #[serde(skip)]
+    pub provision: bool,
 }
 
 /// A tenant edit.

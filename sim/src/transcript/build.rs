@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::associate::associate;
 use super::classify::{PromptCatalog, is_direction_mixup};
+use super::invariants::{Context, check_all};
 use super::model::{
     AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
     TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
@@ -74,6 +75,11 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
     let catalog = PromptCatalog::new(&art.revisions);
     let owner = associate(&art.calls, &art.sessions);
     let (sessions, responses) = sessions_and_responses(art, &owner, &catalog);
+    let invariants = check_all(&Context {
+        plan,
+        art,
+        owner: &owner,
+    });
     Transcript {
         scenario: plan.name.clone(),
         seed: plan.seed,
@@ -104,6 +110,7 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
             residual_state: art.residual.clone(),
         },
         simulated_ms: art.simulated_ms,
+        invariants,
     }
 }
 
@@ -320,6 +327,7 @@ mod tests {
             change_statuses: Vec::new(),
             simulated_ms: 0,
             target: "test".into(),
+            panics: Vec::new(),
         };
         let t = build_transcript(&plan, &art);
         assert_eq!(t.calls.len(), 1);

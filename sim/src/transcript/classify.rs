@@ -75,6 +75,7 @@ mod tests {
                 outbound_prompt: outbound.into(),
                 greeting: None,
                 voice: None,
+                provision: true,
             },
         }
     }

@@ -5,11 +5,13 @@
 //! - `associate`: which AI session served which call.
 //! - `classify`: the prompt classifier, the seed bug's detector.
 //! - `build`: run artifacts → transcript.
+//! - `invariants`: the built-in checks every call must pass.
 //! - `snapshot`: the typed view of a transcript that a snapshot pins.
 
 mod associate;
 mod build;
 mod classify;
+pub mod invariants;
 pub mod model;
 pub mod snapshot;
 

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::invariants::Finding;
+
 /// Everything observed in one scenario run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Transcript {
@@ -29,6 +31,9 @@ pub struct Transcript {
     pub server: ServerSummary,
     /// Simulated duration of the run in milliseconds.
     pub simulated_ms: u64,
+    /// Violations of the built-in invariants (waived ones say why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<Finding>,
 }
 
 /// A tenant's settings.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::model::{
-    CallSummary, ResponseSummary, ServerSummary, SessionSummary, TenantChangeRecord, TenantState,
-    Transcript,
+    CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary, TenantChangeRecord,
+    TenantState, Transcript,
 };
 use crate::scenario::plan::{Plan, SnapshotPart};
 
@@ -30,6 +30,8 @@ pub struct SnapshotView<'a> {
     calls: Option<&'a [CallSummary]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     server: Option<&'a ServerSummary>,
+    #[serde(skip_serializing_if = "<[Finding]>::is_empty")]
+    invariants: &'a [Finding],
 }
 
 /// The prompt ledger without the per-response copies of the instructions.
@@ -118,5 +120,6 @@ pub fn snapshot_view<'a>(plan: &Plan, transcript: &'a Transcript) -> SnapshotVie
         }),
         calls: wants(SnapshotPart::Calls).then_some(transcript.calls.as_slice()),
         server: wants(SnapshotPart::Server).then_some(&transcript.server),
+        invariants: &transcript.invariants,
     }
 }

@@ -132,6 +132,7 @@ pub(super) fn transcript(calls: Vec<CallSummary>, sessions: Vec<SessionSummary>)
             residual_state: serde_json::json!("none"),
         },
         simulated_ms: 61_000,
+        invariants: Vec::new(),
     }
 }
 

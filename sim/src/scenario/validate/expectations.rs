@@ -8,6 +8,7 @@ use crate::scenario::expect::{Expectation, parse_expectation};
 use crate::scenario::expect_shape::{Names, check_path};
 use crate::scenario::load::LoadedScenario;
 use crate::scenario::plan::{CallPlan, TenantPlan};
+use crate::transcript::invariants::{INVARIANTS, is_known};
 
 /// Every expectation, in file order.
 pub(super) fn expectations(
@@ -41,4 +42,27 @@ pub(super) fn expectations(
         }
     }
     Ok(expectations)
+}
+
+/// The `waive:` section: each key a built-in invariant, each value a reason.
+pub(super) fn waivers(loaded: &LoadedScenario) -> Result<BTreeMap<String, String>, ScenarioError> {
+    for (id, reason) in &loaded.raw.waive {
+        let key = format!("waive.{id}");
+        if !is_known(id) {
+            let known: Vec<&str> = INVARIANTS.iter().map(|(id, _)| *id).collect();
+            return Err(loaded.error_at(
+                &key,
+                &["waive:", id],
+                format!("unknown invariant `{id}` (known: {})", known.join(", ")),
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err(loaded.error_at(
+                &key,
+                &["waive:", id],
+                "a waiver needs a reason: say why this scenario may break the invariant",
+            ));
+        }
+    }
+    Ok(loaded.raw.waive.clone())
 }

@@ -17,8 +17,10 @@ use std::time::Duration;
 use super::error::ScenarioError;
 use super::limits::AudioBudget;
 use super::load::LoadedScenario;
-use super::model::{RawClock, RawProfile, RawSnapshotPart};
-use super::plan::{ClockMode, DEFAULT_SEED, Plan, Profile, SnapshotPart};
+use super::model::{RawClock, RawPrebuild, RawProfile, RawSnapshotPart};
+use super::plan::{
+    ClockMode, DEFAULT_SEED, Plan, Prebuild, Profile, ReferenceServerPlan, SnapshotPart,
+};
 use calls::steps_len;
 
 /// Validates a loaded scenario. `name` is the scenario's name (path relative to the scenarios
@@ -37,6 +39,7 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
     let ai_faults = faults::faults(loaded, &mut calls)?;
     let ai = ai::ai(loaded, &dir, ai_faults, &mut budget)?;
     let expectations = expectations::expectations(loaded, &tenants, &calls)?;
+    let waivers = expectations::waivers(loaded)?;
 
     let last_event = calls
         .iter()
@@ -90,6 +93,14 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
         ai,
         snapshot,
         expectations,
+        waivers,
+        reference_server: ReferenceServerPlan {
+            prebuild: match raw.reference_server.prebuild {
+                None | Some(RawPrebuild::Normal) => Prebuild::Normal,
+                Some(RawPrebuild::Late) => Prebuild::Late,
+                Some(RawPrebuild::Absent) => Prebuild::Absent,
+            },
+        },
     })
 }
 

@@ -32,6 +32,7 @@ pub(super) fn tenants(
                 outbound_prompt: t.outbound_prompt.clone(),
                 greeting: t.greeting.clone(),
                 voice: t.voice.clone(),
+                provision: t.provision.unwrap_or(true),
             },
         );
     }
