@@ -16,6 +16,7 @@
 //! - [`report`]: JSON, JUnit and HTML reports of what the pipeline produced.
 //! - [`certify`]: the bundled certification pack and its result document.
 //! - [`shorten`]: long values cut to head, length and tail for messages.
+//! - [`detect`]: the pack's kill rate against the reference server's historical regressions.
 //! - [`partition`]: sharding of scenario runs (`hash:M/N`, `count:M/N`).
 //! - [`cli`]: the `callsim` command line.
 
@@ -23,6 +24,7 @@ pub mod audio;
 pub mod certify;
 pub mod cli;
 pub mod clock;
+pub mod detect;
 pub mod ids;
 pub mod partition;
 pub mod realtime;

@@ -27,6 +27,7 @@ fn options(profile: Profile) -> RunOptions {
         target: Target::InProcess {
             profile,
             validate_signatures: true,
+            bugs: Vec::new(),
         },
         seed: None,
         wall_limit: Duration::from_secs(300),

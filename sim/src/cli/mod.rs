@@ -1,8 +1,9 @@
-//! The `callsim` command line: `run`, `certify`, `serve-ai` and `merge-reports`.
+//! The `callsim` command line: `run`, `certify`, `detect`, `serve-ai` and `merge-reports`.
 //!
 //! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
 pub mod certify;
+pub mod detect;
 pub mod output;
 pub mod run;
 pub mod serve_ai;
@@ -42,6 +43,9 @@ pub enum Command {
     Run(Box<run::RunArgs>),
     /// Run the bundled certification pack against a call server; exit 0 only when certified.
     Certify(Box<certify::CertifyArgs>),
+    /// Measure the pack's detection power: run it once per historical regression of the
+    /// reference server and print which bugs it kills.
+    Detect(detect::DetectArgs),
     /// Serve the mock OpenAI Realtime endpoint until interrupted.
     ServeAi(serve_ai::ServeAiArgs),
     /// Merge the JSON reports of several shards into one.
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::MergeReports(args) => run::merge(args),
         Command::Certify(args) => certify::run(*args, cli.quiet),
+        Command::Detect(args) => detect::run(args, cli.quiet),
         Command::ServeAi(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

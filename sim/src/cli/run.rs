@@ -50,6 +50,10 @@ pub struct TargetArgs {
     /// Run the in-process reference server without signature validation (to show what certification catches).
     #[arg(long, hide = true)]
     pub reference_without_signature_validation: bool,
+    /// Switch on one of the reference server's historical regressions (repeatable; in-process
+    /// only; `callsim detect --list` names them).
+    #[arg(long = "inject-bug", value_name = "NAME")]
+    pub inject_bug: Vec<String>,
     /// Wall-clock limit of one scenario, in seconds.
     #[arg(long, default_value_t = 600)]
     pub wall_limit: u64,
@@ -108,6 +112,21 @@ pub struct MergeArgs {
     pub out: ReportArgs,
 }
 
+/// The bug names given with `--inject-bug`, each checked against the reference server's list.
+fn checked_bugs(names: &[String]) -> Result<Vec<String>, String> {
+    let known = crate::run::reference_bugs();
+    for name in names {
+        if !known.iter().any(|b| b.name == *name) {
+            let names: Vec<&str> = known.iter().map(|b| b.name).collect();
+            return Err(format!(
+                "unknown bug `{name}` for --inject-bug (known: {})",
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(names.to_vec())
+}
+
 /// Builds the target from the arguments.
 pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
     if args.target == "in-process" {
@@ -120,7 +139,11 @@ pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
                 ProfileArg::Fixed => Profile::Fixed,
             },
             validate_signatures: !args.reference_without_signature_validation,
+            bugs: checked_bugs(&args.inject_bug)?,
         });
+    }
+    if !args.inject_bug.is_empty() {
+        return Err("--inject-bug applies to the in-process reference server only".into());
     }
     ExternalTarget::new(
         &args.target,

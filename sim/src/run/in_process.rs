@@ -10,6 +10,7 @@ use super::target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
     IN_PROCESS_PUBLIC_URL, Profile,
 };
+use crate::scenario::plan::Prebuild;
 
 /// The reference server's profile for ours.
 fn server_profile(profile: Profile) -> server_under_test::Profile {
@@ -19,11 +20,45 @@ fn server_profile(profile: Profile) -> server_under_test::Profile {
     }
 }
 
+/// One historical regression the reference server can reproduce (`call-server --list-bugs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferenceBug {
+    /// Its name, as `--inject-bug` takes it.
+    pub name: &'static str,
+    /// The history row it reproduces.
+    pub history: &'static str,
+    /// What a caller experiences.
+    pub symptom: &'static str,
+}
+
+/// Every regression the reference server can reproduce.
+pub fn reference_bugs() -> Vec<ReferenceBug> {
+    server_under_test::Bug::ALL
+        .iter()
+        .map(|b| ReferenceBug {
+            name: b.name(),
+            history: b.history(),
+            symptom: b.symptom(),
+        })
+        .collect()
+}
+
+fn server_prebuild(prebuild: Prebuild) -> server_under_test::Prebuild {
+    match prebuild {
+        Prebuild::Normal => server_under_test::Prebuild::Normal,
+        Prebuild::Late => server_under_test::Prebuild::Late,
+        Prebuild::Absent => server_under_test::Prebuild::Absent,
+    }
+}
+
 /// Starts the reference server against the mock AI on `ai_port` and the fake Twilio REST API on
-/// `rest_port`; answers its endpoints and its task.
+/// `rest_port`; answers its endpoints and its task. Bug names were checked against
+/// [`reference_bugs`] by whoever built the target; an unknown one is a harness error.
 pub(crate) async fn start_reference_server(
     profile: Profile,
     validate_signatures: bool,
+    bugs: &[String],
+    prebuild: Prebuild,
     ai_port: u16,
     rest_port: u16,
     shutdown: Shutdown,
@@ -41,6 +76,12 @@ pub(crate) async fn start_reference_server(
     config.openai_api_key = Some(DEFAULT_OPENAI_KEY.to_string());
     config.fixture_token = Some(DEFAULT_FIXTURE_TOKEN.to_string());
     config.insecure_skip_signature_validation = !validate_signatures;
+    config.prebuild = server_prebuild(prebuild);
+    for name in bugs {
+        let bug = server_under_test::Bug::from_name(name)
+            .ok_or_else(|| HarnessError::Server(format!("unknown bug `{name}`")))?;
+        config.bugs.insert(bug);
+    }
     let state = server_under_test::AppState::new(config)
         .map_err(|e| HarnessError::Server(e.to_string()))?;
     let task = tokio::spawn(async move {

@@ -21,9 +21,10 @@ mod target;
 mod target_file;
 mod wiring;
 
-pub use artifacts::{RunArtifacts, TenantRevision};
+pub use artifacts::{PanicRecord, RunArtifacts, TenantRevision};
 pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
+pub use in_process::{ReferenceBug, reference_bugs};
 pub use runner::run_plan;
 pub use target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,

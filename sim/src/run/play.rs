@@ -29,7 +29,7 @@ pub(crate) async fn play(
     http: &reqwest::Client,
     ledger: &Ledger,
 ) -> Result<Played, HarnessError> {
-    for (slug, tenant) in &plan.tenants {
+    for (slug, tenant) in plan.tenants.iter().filter(|(_, t)| t.provision) {
         provision(endpoints, http, slug, tenant).await?;
     }
     let mut revisions: Vec<TenantRevision> = plan

@@ -24,7 +24,7 @@ use super::wiring::FAULTS_PUBLIC_URL;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::realtime::Ledger;
-use crate::scenario::plan::{ClockMode, Plan};
+use crate::scenario::plan::{ClockMode, Plan, Prebuild};
 use crate::twilio::{TwilioEnv, UrlMap};
 
 /// Runs one scenario to completion and returns what was recorded.
@@ -62,7 +62,14 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     servers.push(start_fault_endpoint(fault_listener, shutdown.clone()));
 
     // Stage 2: the target.
-    let (endpoints, target_task) = start_target(target, ai_port, rest_port, &shutdown).await?;
+    let (endpoints, target_task) = start_target(
+        target,
+        plan.reference_server.prebuild,
+        ai_port,
+        rest_port,
+        &shutdown,
+    )
+    .await?;
     servers.extend(target_task);
     let env = twilio_env(&endpoints, fault_port, clock, &ids);
     servers.push(start_rest_api(plan, rest_listener, &env, shutdown.clone()));
@@ -106,12 +113,14 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         change_statuses,
         simulated_ms,
         target: target.describe(),
+        panics: Vec::new(),
     })
 }
 
 /// Starts the in-process reference server, or answers an external target's endpoints.
 async fn start_target(
     target: &Target,
+    prebuild: Prebuild,
     ai_port: u16,
     rest_port: u16,
     shutdown: &Shutdown,
@@ -120,10 +129,13 @@ async fn start_target(
         Target::InProcess {
             profile,
             validate_signatures,
+            bugs,
         } => {
             let (endpoints, task) = start_reference_server(
                 *profile,
                 *validate_signatures,
+                bugs,
+                prebuild,
                 ai_port,
                 rest_port,
                 shutdown.clone(),

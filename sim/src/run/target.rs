@@ -29,6 +29,8 @@ pub enum Target {
         profile: Profile,
         /// Whether it validates Twilio signatures (turned off only to test certification).
         validate_signatures: bool,
+        /// Historical regressions switched on, by name (`call-server --list-bugs`).
+        bugs: Vec<String>,
     },
     /// A server that is already running.
     External(Box<ExternalTarget>),
@@ -41,13 +43,16 @@ impl Target {
             Target::InProcess {
                 profile,
                 validate_signatures,
+                bugs,
             } => {
-                let p = profile.as_str();
-                if *validate_signatures {
-                    format!("reference server ({p})")
-                } else {
-                    format!("reference server ({p}, signatures not validated)")
+                let mut p = profile.as_str().to_string();
+                if !*validate_signatures {
+                    p.push_str(", signatures not validated");
                 }
+                for bug in bugs {
+                    p.push_str(&format!(", bug {bug}"));
+                }
+                format!("reference server ({p})")
             }
             Target::External(t) => format!("external server at {}", t.endpoints.base_url),
         }
