@@ -17,6 +17,7 @@
 //! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
+//! - [`twilio_rest`] — the server's form POSTs to the Twilio REST API: placing and ending calls (the seed's Twilio client).
 //! - [`direction`] — `Direction`, inbound or outbound, fixed by the webhook route (the seed's `direction` strings).
 //! - [`prompt_builder`] — `build_full_business_prompt` (`server/services/realtime_prompt_builder.py`).
 //! - [`prompt_cache`] — `PromptCache`, keyed by tenant and direction (`server/services/prompt_cache.py`).
@@ -56,6 +57,7 @@ pub mod stream_registry;
 pub mod tenants;
 pub mod twilio_message;
 pub mod twilio_request;
+pub mod twilio_rest;
 pub mod webhooks;
 
 pub use app::{app, serve, serve_with_state};

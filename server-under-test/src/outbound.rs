@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::error::AppError;
 use crate::slug::Slug;
 use crate::state::AppState;
+use crate::twilio_rest;
 
 /// Request body of `POST /calls/outbound`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,24 +47,11 @@ pub async fn place_call(
     // axum's own rejection is plain text; this API answers JSON errors like every other refusal,
     // and its text names the offending field (an invalid slug quotes the slug rule).
     let Json(request) = request.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
-    let config = state.config();
     if state.tenants().get(request.tenant.as_str())?.is_none() {
         return Err(AppError::NotFound(format!("tenant \"{}\"", request.tenant)));
     }
-    let (Some(account_sid), Some(auth_token)) = (
-        config.twilio_account_sid.as_deref(),
-        config.twilio_auth_token.as_deref(),
-    ) else {
-        return Err(AppError::Internal(
-            "Twilio account SID and auth token are required for outbound calls".to_owned(),
-        ));
-    };
-    let endpoint = format!(
-        "{}/2010-04-01/Accounts/{account_sid}/Calls.json",
-        config.twilio_api_base
-    );
-    let body = calls_form(&config.public_url, &request);
-    let parsed = post_to_twilio(&state, &endpoint, (account_sid, auth_token), body).await?;
+    let body = calls_form(&state.config().public_url, &request);
+    let parsed = twilio_rest::post_form(&state, "Calls.json", body).await?;
     let Some(call_sid) = parsed.get("sid").and_then(Value::as_str) else {
         return Err(AppError::BadGateway(
             json!({ "message": "Twilio response has no sid", "body": parsed }),
@@ -100,40 +88,4 @@ fn calls_form(public_url: &str, request: &OutboundCallRequest) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
         .finish()
-}
-
-/// POSTs `body` to Twilio's `endpoint` with basic auth and returns the JSON it answered with;
-/// a failed request, an unreadable answer or a refusal is a 502 carrying what Twilio said.
-async fn post_to_twilio(
-    state: &AppState,
-    endpoint: &str,
-    (account_sid, auth_token): (&str, &str),
-    body: String,
-) -> Result<Value, AppError> {
-    let response = state
-        .http()
-        .post(endpoint)
-        .basic_auth(account_sid, Some(auth_token))
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|err| {
-            AppError::BadGateway(json!({ "message": format!("Twilio REST request failed: {err}") }))
-        })?;
-    let status = response.status();
-    let text = response.text().await.map_err(|err| {
-        AppError::BadGateway(
-            json!({ "message": format!("Twilio REST response unreadable: {err}") }),
-        )
-    })?;
-    let parsed: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "message": text }));
-    if !status.is_success() {
-        tracing::warn!(%status, body = %parsed, "Twilio refused the outbound call");
-        return Err(AppError::BadGateway(parsed));
-    }
-    Ok(parsed)
 }
