@@ -120,6 +120,27 @@ impl Entries {
     }
 }
 
+/// Writes a pre-built prompt and its provenance into a call's values and ends its pending state.
+fn write_prebuilt(values: &mut BTreeMap<String, Value>, prompt: &BuiltPrompt) {
+    values.insert(
+        PREBUILT_PROMPT_KEY.to_owned(),
+        Value::String(prompt.text.clone()),
+    );
+    values.insert(
+        PREBUILT_DIRECTION_KEY.to_owned(),
+        Value::String(prompt.direction.as_str().to_owned()),
+    );
+    values.insert(
+        PREBUILT_FALLBACK_KEY.to_owned(),
+        Value::Bool(prompt.used_fallback),
+    );
+    values.insert(
+        PREBUILT_VERSION_KEY.to_owned(),
+        Value::from(prompt.tenant_version),
+    );
+    values.insert(PREBUILD_PENDING_KEY.to_owned(), Value::Bool(false));
+}
+
 /// In-memory per-call metadata map.
 #[derive(Debug)]
 pub struct StreamRegistry {
@@ -234,26 +255,25 @@ impl StreamRegistry {
     /// Stores a pre-built prompt with its provenance (what the seed's webhook does).
     pub fn store_prebuilt(&self, call_sid: &str, prompt: &BuiltPrompt) {
         let mut entries = self.lock();
-        let entry = &mut entries.entry(call_sid, Instant::now(), self.ttl).values;
-        entry.insert(
-            PREBUILT_PROMPT_KEY.to_owned(),
-            Value::String(prompt.text.clone()),
-        );
-        entry.insert(
-            PREBUILT_DIRECTION_KEY.to_owned(),
-            Value::String(prompt.direction.as_str().to_owned()),
-        );
-        entry.insert(
-            PREBUILT_FALLBACK_KEY.to_owned(),
-            Value::Bool(prompt.used_fallback),
-        );
-        entry.insert(
-            PREBUILT_VERSION_KEY.to_owned(),
-            Value::from(prompt.tenant_version),
-        );
-        entry.insert(PREBUILD_PENDING_KEY.to_owned(), Value::Bool(false));
+        let entry = entries.entry(call_sid, Instant::now(), self.ttl);
+        write_prebuilt(&mut entry.values, prompt);
         drop(entries);
         self.changed.notify_waiters();
+    }
+
+    /// Stores a pre-built prompt only into the call's existing entry; false when there is none.
+    ///
+    /// A pre-build that lands after its call has ended (the entry cleared by the stream or by a
+    /// terminal status callback) must not create a new entry: nothing would claim or clear it.
+    pub fn store_prebuilt_if_present(&self, call_sid: &str, prompt: &BuiltPrompt) -> bool {
+        let mut entries = self.lock();
+        let Some(entry) = entries.calls.get_mut(call_sid) else {
+            return false;
+        };
+        write_prebuilt(&mut entry.values, prompt);
+        drop(entries);
+        self.changed.notify_waiters();
+        true
     }
 
     /// The pre-built prompt of a call, if one is stored.
@@ -326,6 +346,23 @@ mod tests {
             used_fallback: true,
             tenant_version: 4,
         }
+    }
+
+    #[test]
+    fn a_conditional_store_fills_an_existing_entry_and_never_creates_one() {
+        let registry = StreamRegistry::new();
+        assert!(!registry.store_prebuilt_if_present("CAgone", &built("late")));
+        assert!(registry.is_empty(), "a call that ended gets no new entry");
+        registry.mark_prebuild_pending("CA1");
+        assert!(registry.store_prebuilt_if_present("CA1", &built("on time")));
+        assert_eq!(
+            registry.prebuilt("CA1").map(|p| p.text),
+            Some("on time".to_owned())
+        );
+        assert_eq!(
+            registry.get_metadata("CA1", PREBUILD_PENDING_KEY),
+            Some(Value::Bool(false))
+        );
     }
 
     #[test]
