@@ -102,18 +102,20 @@ impl TenantStore {
             "SELECT slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at
              FROM businesses WHERE slug = ?1",
             params![slug],
-            |row| {
-                Ok(Tenant {
-                    slug: row.get(0)?,
-                    business_name: row.get(1)?,
-                    inbound_prompt: row.get(2)?,
-                    outbound_prompt: row.get(3)?,
-                    greeting: row.get(4)?,
-                    voice: row.get(5)?,
-                    version: row.get(6)?,
-                    updated_at: row.get(7)?,
-                })
-            },
+            tenant_from_row,
+        )
+        .optional()
+    }
+
+    /// The tenant stored first (the seed's `business_id = 1`), if any; only the
+    /// default-tenant bug asks for it.
+    pub fn first(&self) -> Result<Option<Tenant>, rusqlite::Error> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at
+             FROM businesses ORDER BY rowid LIMIT 1",
+            [],
+            tenant_from_row,
         )
         .optional()
     }
@@ -146,6 +148,20 @@ impl TenantStore {
         }
         self.get(slug)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
     }
+}
+
+/// A `businesses` row, selected in the column order of [`TenantStore::get`].
+fn tenant_from_row(row: &rusqlite::Row<'_>) -> Result<Tenant, rusqlite::Error> {
+    Ok(Tenant {
+        slug: row.get(0)?,
+        business_name: row.get(1)?,
+        inbound_prompt: row.get(2)?,
+        outbound_prompt: row.get(3)?,
+        greeting: row.get(4)?,
+        voice: row.get(5)?,
+        version: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
 }
 
 /// Unix seconds as text, only for the informational `updated_at` column (fixture path only).
@@ -185,6 +201,22 @@ mod tests {
         assert_eq!(second.version, 2);
         assert_eq!(second.voice.as_deref(), Some("marin"));
         assert_eq!(store.get("acme").unwrap(), Some(second));
+    }
+
+    #[test]
+    fn first_is_the_earliest_stored_tenant_even_after_edits() {
+        let store = TenantStore::open(Path::new(":memory:")).unwrap();
+        assert_eq!(store.first().unwrap(), None);
+        let named = |name: &str| TenantInput {
+            business_name: name.into(),
+            ..TenantInput::default()
+        };
+        store.upsert("zeta", &named("Zeta")).unwrap();
+        store.upsert("alpha", &named("Alpha")).unwrap();
+        store.upsert("zeta", &named("Zeta Two")).unwrap();
+        let first = store.first().unwrap().unwrap();
+        assert_eq!(first.slug, "zeta");
+        assert_eq!(first.business_name, "Zeta Two");
     }
 
     #[test]
