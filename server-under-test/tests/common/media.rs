@@ -24,7 +24,14 @@ impl TestApp {
                 .headers_mut()
                 .insert("X-Twilio-Signature", signature.parse().unwrap());
         }
-        tokio_tungstenite::connect_async(request).await
+        let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+        // Like Twilio's messages, ours are small and sent back to back: Nagle's algorithm would
+        // hold the second until the first is acknowledged, and on a paused clock the server's
+        // start timeout would fire meanwhile.
+        if let MaybeTlsStream::Plain(tcp) = socket.get_ref() {
+            tcp.set_nodelay(true)?;
+        }
+        Ok((socket, response))
     }
 
     /// Opens `/ws/media` with the signature Twilio sends: over the `wss://` form of the URL.
