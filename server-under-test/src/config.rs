@@ -1,5 +1,6 @@
 //! Process settings: the `call-server` command line (`Args`) and the resolved `Config`.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,10 +8,12 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::bugs::{Bug, Prebuild};
 use crate::error::ServerError;
+use crate::regressions::Regressions;
 use crate::stream_registry::DEFAULT_UNCLAIMED_TTL;
 
-/// Which behaviour of the seed server to reproduce.
+/// Which behaviour of the seed server to reproduce; [`crate::regressions`] lists the bugs of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
@@ -44,8 +47,11 @@ pub struct Args {
     pub listen: SocketAddr,
     /// Public base URL Twilio uses to reach this server (e.g. `https://callsim.test`); base of
     /// signature validation, of the TwiML stream URL and of the callback URLs.
-    #[arg(long)]
-    pub public_url: String,
+    ///
+    /// Optional only for clap, so that `--list-bugs` works alone; `Config::validate` refuses a
+    /// server without one.
+    #[arg(long, required_unless_present = "list_bugs")]
+    pub public_url: Option<String>,
     /// Twilio auth token used to validate X-Twilio-Signature and to call the REST API.
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub twilio_auth_token: Option<String>,
@@ -88,6 +94,17 @@ pub struct Args {
     /// stream registry drops it.
     #[arg(long, default_value_t = DEFAULT_UNCLAIMED_TTL.as_secs())]
     pub registry_ttl: u64,
+    /// Switch on one historical regression on top of the profile; repeatable. `--list-bugs`
+    /// names them all.
+    #[arg(long = "inject-bug", value_name = "NAME", value_enum)]
+    pub inject_bug: Vec<Bug>,
+    /// When the webhook's background pre-build of the prompt lands: `normal`, `late` (after the
+    /// stream has started) or `absent` (never).
+    #[arg(long, value_enum, default_value_t = Prebuild::Normal)]
+    pub prebuild: Prebuild,
+    /// Print every bug `--inject-bug` accepts (name, history row, symptom) and exit.
+    #[arg(long)]
+    pub list_bugs: bool,
 }
 
 /// Resolved server settings; every field is public so tests can adjust them.
@@ -121,12 +138,17 @@ pub struct Config {
     pub ai_connect_timeout: Duration,
     /// How long a stream registry entry no media stream has claimed is kept.
     pub registry_ttl: Duration,
+    /// Historical regressions switched on on top of the profile (`--inject-bug`).
+    pub bugs: BTreeSet<Bug>,
+    /// When the webhook's pre-build of the prompt lands (`--prebuild`).
+    pub prebuild: Prebuild,
 }
 
 impl Config {
     /// A config for running the server inside another process, as the `callsim` runner's
     /// in-process target and the tests do: 127.0.0.1 port 0, an in-memory database, the fixed
-    /// profile and no fixture API; the caller adjusts the public fields it needs.
+    /// profile without injected bugs, the normal pre-build and no fixture API; the caller adjusts
+    /// the public fields it needs.
     pub fn in_process(public_url: &str, auth_token: &str, realtime_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -143,7 +165,14 @@ impl Config {
             insecure_skip_signature_validation: false,
             ai_connect_timeout: Duration::from_secs(10),
             registry_ttl: DEFAULT_UNCLAIMED_TTL,
+            bugs: BTreeSet::new(),
+            prebuild: Prebuild::Normal,
         }
+    }
+
+    /// The bugs this server runs with: the profile's plus the injected ones.
+    pub fn regressions(&self) -> Regressions {
+        Regressions::of(self.profile, &self.bugs)
     }
 
     /// The public URL with its scheme switched to WebSocket (`https` → `wss`, `http` → `ws`).
@@ -187,7 +216,11 @@ impl From<Args> for Config {
     fn from(args: Args) -> Config {
         Config {
             listen: args.listen,
-            public_url: args.public_url.trim_end_matches('/').to_owned(),
+            public_url: args
+                .public_url
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
             twilio_auth_token: args.twilio_auth_token,
             twilio_account_sid: args.twilio_account_sid,
             twilio_api_base: args.twilio_api_base.trim_end_matches('/').to_owned(),
@@ -202,6 +235,8 @@ impl From<Args> for Config {
             insecure_skip_signature_validation: args.insecure_skip_signature_validation,
             ai_connect_timeout: Duration::from_secs(args.ai_connect_timeout),
             registry_ttl: Duration::from_secs(args.registry_ttl),
+            bugs: args.inject_bug.into_iter().collect(),
+            prebuild: args.prebuild,
         }
     }
 }
@@ -226,7 +261,54 @@ mod tests {
         assert_eq!(config.profile, Profile::Fixed);
         assert_eq!(config.prompt_cache_ttl, Duration::from_secs(600));
         assert_eq!(config.registry_ttl, DEFAULT_UNCLAIMED_TTL);
+        assert!(config.bugs.is_empty());
+        assert_eq!(config.prebuild, Prebuild::Normal);
+        assert_eq!(config.regressions(), Regressions::NONE);
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn inject_bug_repeats_and_adds_to_the_profile() {
+        let args = Args::try_parse_from([
+            "call-server",
+            "--public-url",
+            "https://callsim.test",
+            "--twilio-auth-token",
+            "t",
+            "--inject-bug",
+            "duplicate-session-update",
+            "--inject-bug",
+            "cache-key-without-direction",
+            "--prebuild",
+            "late",
+        ])
+        .unwrap();
+        let config = Config::from(args);
+        assert_eq!(
+            config.bugs,
+            BTreeSet::from([Bug::DuplicateSessionUpdate, Bug::CacheKeyWithoutDirection])
+        );
+        assert_eq!(config.prebuild, Prebuild::Late);
+        assert!(config.regressions().has(Bug::DuplicateSessionUpdate));
+        assert!(!config.regressions().has(Bug::CrossDirectionFallback));
+        let unknown = Args::try_parse_from([
+            "call-server",
+            "--public-url",
+            "https://callsim.test",
+            "--inject-bug",
+            "no-such-bug",
+        ]);
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn list_bugs_needs_no_public_url_but_a_server_does() {
+        let listing = Args::try_parse_from(["call-server", "--list-bugs"]).unwrap();
+        assert!(listing.list_bugs);
+        assert!(Args::try_parse_from(["call-server"]).is_err());
+        let mut config = Config::from(listing);
+        config.insecure_skip_signature_validation = true;
+        assert!(config.validate().is_err(), "an empty public URL is refused");
     }
 
     #[test]

@@ -9,12 +9,16 @@
 //! Each module names the seed component it reproduces.
 //!
 //! - [`config`] — process settings and the `call-server` command line (the seed's environment settings).
+//! - [`bugs`] — `Bug`, the catalogue of historical regressions `--inject-bug` switches on, and `Prebuild` (no seed counterpart).
+//! - [`regressions`] — `Regressions`, the bugs a server runs with: its profile's plus the injected ones (no seed counterpart).
 //! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
 //! - [`fixtures`] — test-only fixture API for tenants and residual state (no seed counterpart).
 //! - [`signature`] — the `X-Twilio-Signature` algorithm: compute and validate (the seed's Twilio request validator).
 //! - [`twilio_request`] — the signed form and URL of a request from Twilio and its signature check (the seed's validator decorator).
 //! - [`slug`] — `Slug`, the validation rule for tenant slugs arriving from outside (no seed counterpart).
-//! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` plus the prompt pre-build (`server/routes_twilio.py`).
+//! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` (`server/routes_twilio.py`).
+//! - [`prebuild`] — the webhook's background prompt pre-build and `--prebuild` timing (`_prebuild_prompts_async`).
+//! - [`tenant_resolution`] — which tenant a webhook or stream slug names (the seed's business lookup).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
 //! - [`twilio_rest`] — the server's form POSTs to the Twilio REST API: placing and ending calls (the seed's Twilio client).
@@ -35,6 +39,7 @@
 //! - [`error`] — `ServerError` and the HTTP error response type.
 
 pub mod app;
+pub mod bugs;
 pub mod config;
 pub mod counters;
 pub mod direction;
@@ -44,16 +49,19 @@ pub mod media_bridge;
 pub mod media_session;
 pub mod media_ws;
 pub mod outbound;
+pub mod prebuild;
 pub mod prompt_builder;
 pub mod prompt_cache;
 pub mod prompt_selection;
 pub mod realtime;
 pub mod realtime_event;
+pub mod regressions;
 pub mod signature;
 pub mod slug;
 pub mod state;
 pub mod status;
 pub mod stream_registry;
+pub mod tenant_resolution;
 pub mod tenants;
 pub mod twilio_message;
 pub mod twilio_request;
@@ -61,6 +69,7 @@ pub mod twilio_rest;
 pub mod webhooks;
 
 pub use app::{app, serve, serve_with_state};
+pub use bugs::{Bug, Prebuild};
 pub use config::{Args, Config, Profile};
 pub use direction::Direction;
 pub use error::{AppError, ServerError};
@@ -68,5 +77,6 @@ pub use media_session::{EndReason, SessionReport, run_media_session};
 pub use prompt_builder::{BuiltPrompt, build_full_business_prompt};
 pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};
+pub use regressions::Regressions;
 pub use state::{AppState, ResidualState};
 pub use tenants::{Tenant, TenantInput, TenantStore};

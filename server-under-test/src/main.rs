@@ -1,11 +1,12 @@
 //! `call-server`: parse the command line, install the SIGINT/SIGTERM handlers, bind, print
-//! `listening on ADDR`, serve until SIGINT/SIGTERM.
+//! `listening on ADDR`, serve until SIGINT/SIGTERM. `--list-bugs` prints the bug catalogue and
+//! exits instead.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use server_under_test::{Args, Config, serve};
+use server_under_test::{Args, Bug, Config, serve};
 use tracing_subscriber::EnvFilter;
 
 /// The shutdown signals, registered with the OS before the listening line is printed.
@@ -67,6 +68,10 @@ impl ShutdownSignals {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.list_bugs {
+        print!("{}", Bug::catalogue());
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -107,7 +112,7 @@ async fn main() -> ExitCode {
     {
         return ExitCode::from(2);
     }
-    tracing::info!(%addr, profile = %config.profile, "call-server started");
+    tracing::info!(%addr, profile = %config.profile, bugs = %config.regressions(), prebuild = ?config.prebuild, "call-server started");
     match serve(listener, config, signals.recv()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

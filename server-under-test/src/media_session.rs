@@ -11,11 +11,15 @@
 //!    `session.update` and, on the first connection only, the greeting;
 //! 4. pump (`media_session/pump.rs`): audio both ways until `stop` or the socket closes.
 //!
+//! Under the per-call-limit bug (`media_session/call_limit.rs`) the server also hangs the call up
+//! through the Twilio REST API once the limit has passed.
+//!
 //! Barge-in truncates the playing assistant item at the point the caller heard and clears
 //! Twilio's buffer ([`crate::media_bridge`]). Session expiry or an AI socket that closes while
 //! the caller is still connected sends the pump back to stage 3 with the same `session.update`.
 
 mod ai_link;
+mod call_limit;
 mod pump;
 mod start;
 
@@ -33,6 +37,7 @@ use crate::state::AppState;
 use crate::tenants::Tenant;
 use crate::twilio_message::{TwilioInbound, TwilioOutbound};
 use ai_link::AiLink;
+pub use call_limit::PER_CALL_LIMIT;
 use start::{AdmittedCall, RegistryCleanup};
 
 /// How long to wait for Twilio's `start` message after the socket opens.
@@ -125,6 +130,8 @@ where
     };
     let mut bridge = Bridge::new(twilio_tx, stream_sid);
     report.direction = Some(call.direction);
+    // Held until the session returns, so a call that ends first cancels its limit.
+    let _limit = call_limit::arm(&state, &call.call_sid);
 
     // Stage 2: choose the prompt.
     let update = choose_prompt(&state, &call, &mut report).await;
@@ -151,7 +158,7 @@ async fn choose_prompt(
     let sources = PromptSources {
         registry: state.registry(),
         cache: state.prompt_cache(),
-        profile: state.config().profile,
+        regressions: state.regressions(),
         prebuild_wait: PREBUILD_WAIT,
     };
     let prompt = select_prompt(sources, &call.tenant, &call.call_sid, call.direction).await;

@@ -3,11 +3,15 @@
 //! The business prompt is wrapped as `"Business: {name}\n\n{prompt}"`. The wrapper deliberately
 //! avoids the words "inbound" and "outbound", because the legacy mismatch heuristic in the media
 //! session looks for "outbound" in the prompt text and the wrapper must not influence it.
+//!
+//! The cross-direction fallback (RCA root cause #1) is [`Bug::CrossDirectionFallback`]: the
+//! legacy profile has it, and `--inject-bug cross-direction-fallback` adds it to the fixed one.
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Profile;
+use crate::bugs::Bug;
 use crate::direction::Direction;
+use crate::regressions::Regressions;
 use crate::tenants::Tenant;
 
 /// A finished system prompt and where it came from.
@@ -32,7 +36,8 @@ fn prompt_for(tenant: &Tenant, direction: Direction) -> Option<&str> {
     raw.filter(|text| !text.trim().is_empty())
 }
 
-/// The fixed profile's built-in default for a direction; it names the business.
+/// The built-in default for a direction when the builder does not fall back; it names the
+/// business.
 pub fn direction_default(business_name: &str, direction: Direction) -> String {
     match direction {
         Direction::Inbound => format!(
@@ -44,7 +49,7 @@ pub fn direction_default(business_name: &str, direction: Direction) -> String {
     }
 }
 
-/// The legacy profile's last-resort default, which ignores the direction like the seed did.
+/// The falling-back builder's last-resort default, which ignores the direction like the seed did.
 fn legacy_generic_default(business_name: &str) -> String {
     format!("You are a helpful phone assistant for {business_name}. Be polite and concise.")
 }
@@ -55,18 +60,19 @@ fn wrap(business_name: &str, body: &str) -> String {
 
 /// Builds the full system prompt for a call to or from `tenant`.
 ///
-/// Legacy: the direction's own prompt, else the other direction's prompt (logged as
-/// `[PROMPT FALLBACK]`, `used_fallback = true`), else a generic default.
-/// Fixed: the direction's own prompt, else the built-in default for that direction.
+/// With [`Bug::CrossDirectionFallback`]: the direction's own prompt, else the other direction's
+/// prompt (logged as `[PROMPT FALLBACK]`, `used_fallback = true`), else a generic default.
+/// Without it: the direction's own prompt, else the built-in default for that direction.
 pub fn build_full_business_prompt(
     tenant: &Tenant,
     direction: Direction,
-    profile: Profile,
+    regressions: Regressions,
 ) -> BuiltPrompt {
     let name = tenant.business_name.as_str();
-    let (body, used_fallback) = match (prompt_for(tenant, direction), profile) {
+    let falls_back = regressions.has(Bug::CrossDirectionFallback);
+    let (body, used_fallback) = match (prompt_for(tenant, direction), falls_back) {
         (Some(own), _) => (own.to_owned(), false),
-        (None, Profile::Legacy) => match prompt_for(tenant, direction.other()) {
+        (None, true) => match prompt_for(tenant, direction.other()) {
             Some(other) => {
                 tracing::warn!(
                     tenant = %tenant.slug,
@@ -78,7 +84,7 @@ pub fn build_full_business_prompt(
             }
             None => (legacy_generic_default(name), false),
         },
-        (None, Profile::Fixed) => {
+        (None, false) => {
             tracing::info!(tenant = %tenant.slug, "[PROMPT_DEFAULT] no {direction} prompt configured; using the built-in {direction} default");
             (direction_default(name, direction), false)
         }
@@ -94,6 +100,7 @@ pub fn build_full_business_prompt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Profile;
 
     const SALES: &str = "You are calling the customer for a sales pitch. Be persuasive.";
     const RECEPTION: &str = "You answer calls for Acme Plumbing.";
@@ -116,11 +123,11 @@ mod tests {
     fn test_b_prompt_selection_uses_own_direction() {
         let t = tenant(Some(RECEPTION), Some(SALES));
         for profile in [Profile::Legacy, Profile::Fixed] {
-            let inbound = build_full_business_prompt(&t, Direction::Inbound, profile);
+            let inbound = build_full_business_prompt(&t, Direction::Inbound, profile.into());
             assert_eq!(inbound.text, format!("Business: Acme\n\n{RECEPTION}"));
             assert!(!inbound.used_fallback);
             assert_eq!(inbound.tenant_version, 3);
-            let outbound = build_full_business_prompt(&t, Direction::Outbound, profile);
+            let outbound = build_full_business_prompt(&t, Direction::Outbound, profile.into());
             assert!(outbound.text.contains(SALES));
             assert_eq!(outbound.direction, Direction::Outbound);
         }
@@ -133,7 +140,7 @@ mod tests {
             let built = build_full_business_prompt(
                 &tenant(empty, Some(SALES)),
                 Direction::Inbound,
-                Profile::Legacy,
+                Profile::Legacy.into(),
             );
             assert!(built.text.contains(SALES), "{built:?}");
             assert!(built.used_fallback);
@@ -147,7 +154,7 @@ mod tests {
         let built = build_full_business_prompt(
             &tenant(Some(RECEPTION), Some("")),
             Direction::Outbound,
-            Profile::Legacy,
+            Profile::Legacy.into(),
         );
         assert!(built.text.contains(RECEPTION));
         assert!(built.used_fallback);
@@ -159,7 +166,7 @@ mod tests {
         let built = build_full_business_prompt(
             &tenant(None, Some("")),
             Direction::Inbound,
-            Profile::Legacy,
+            Profile::Legacy.into(),
         );
         assert!(built.text.contains("phone assistant for Acme"));
         assert!(!built.used_fallback);
@@ -171,7 +178,7 @@ mod tests {
         let inbound = build_full_business_prompt(
             &tenant(Some(""), Some(SALES)),
             Direction::Inbound,
-            Profile::Fixed,
+            Profile::Fixed.into(),
         );
         assert!(inbound.text.contains("receptionist for Acme"));
         assert!(!inbound.text.contains("sales"));
@@ -179,11 +186,34 @@ mod tests {
         let outbound = build_full_business_prompt(
             &tenant(Some(RECEPTION), None),
             Direction::Outbound,
-            Profile::Fixed,
+            Profile::Fixed.into(),
         );
         assert!(outbound.text.contains("calling on behalf of Acme"));
         assert!(!outbound.text.contains(RECEPTION));
         assert!(!outbound.used_fallback);
+    }
+
+    /// The fallback is the bug, not the profile: injected into the fixed profile it behaves as
+    /// under legacy, and the fixed profile without it never crosses directions.
+    #[test]
+    fn cross_direction_fallback_is_switched_by_the_bug() {
+        let t = tenant(Some(""), Some(SALES));
+        let fixed = build_full_business_prompt(&t, Direction::Inbound, Regressions::NONE);
+        assert!(!fixed.text.contains(SALES), "{fixed:?}");
+        let injected = Regressions::NONE.with(Bug::CrossDirectionFallback);
+        let buggy = build_full_business_prompt(&t, Direction::Inbound, injected);
+        assert!(buggy.text.contains(SALES), "{buggy:?}");
+        assert!(buggy.used_fallback);
+        assert_eq!(
+            buggy,
+            build_full_business_prompt(&t, Direction::Inbound, Profile::Legacy.into())
+        );
+        // Another bug does not switch the fallback on.
+        let other = Regressions::NONE.with(Bug::DuplicateSessionUpdate);
+        assert_eq!(
+            build_full_business_prompt(&t, Direction::Inbound, other),
+            fixed
+        );
     }
 
     /// The wrapper and the defaults never contain the word the legacy mismatch heuristic looks for.
@@ -191,7 +221,8 @@ mod tests {
     fn wrapper_and_defaults_do_not_mention_outbound() {
         for direction in [Direction::Inbound, Direction::Outbound] {
             for profile in [Profile::Legacy, Profile::Fixed] {
-                let built = build_full_business_prompt(&tenant(None, None), direction, profile);
+                let built =
+                    build_full_business_prompt(&tenant(None, None), direction, profile.into());
                 assert!(!built.text.to_lowercase().contains("outbound"), "{built:?}");
             }
         }

@@ -1,10 +1,19 @@
 //! `PromptCache`: built prompts keyed by (tenant slug, direction) with a time to live.
 //!
 //! Reproduces the seed's prompt cache. Both the webhook pre-build and the stream-side build go
-//! through it. Under the legacy profile nothing invalidates an entry when its tenant changes, so a
-//! stale prompt survives until the TTL runs out; under the fixed profile a tenant update calls
-//! [`PromptCache::invalidate_tenant`]. Expiry uses `tokio::time::Instant` so it follows the
-//! harness's virtual clock.
+//! through it. Expiry uses `tokio::time::Instant` so it follows the harness's virtual clock.
+//!
+//! Two historical bugs live here:
+//! - [`Bug::CacheKeyWithoutDirection`]: the key is the tenant alone, so both directions share one
+//!   entry and whichever direction built it first serves the other.
+//! - [`Bug::StaleCacheAfterEdit`]: nothing invalidates an entry when its tenant changes (the
+//!   caller decides that, see [`crate::state::AppState::upsert_tenant`]), so a stale prompt
+//!   survives until the TTL runs out.
+//!
+//! The seed's cache stored prompt text only, and whoever read it attached the call's direction
+//! and the tenant row it had just loaded. So under either bug a hit is handed out as if it had
+//! been built for the requested direction from the current tenant version: a wrong prompt then
+//! carries no mark that a later validation could catch, exactly as in the seed.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -12,9 +21,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::Profile;
+use crate::bugs::Bug;
 use crate::direction::Direction;
 use crate::prompt_builder::{BuiltPrompt, build_full_business_prompt};
+use crate::regressions::Regressions;
 use crate::tenants::Tenant;
 
 #[derive(Debug)]
@@ -23,11 +33,14 @@ struct Entry {
     expires_at: Instant,
 }
 
+/// A tenant slug and, unless the key lost it ([`Bug::CacheKeyWithoutDirection`]), a direction.
+type Key = (String, Option<Direction>);
+
 /// TTL cache of built prompts.
 #[derive(Debug)]
 pub struct PromptCache {
     ttl: Duration,
-    entries: Mutex<BTreeMap<(String, Direction), Entry>>,
+    entries: Mutex<BTreeMap<Key, Entry>>,
 }
 
 impl PromptCache {
@@ -39,7 +52,7 @@ impl PromptCache {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, Direction), Entry>> {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<Key, Entry>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -50,18 +63,19 @@ impl PromptCache {
         &self,
         tenant: &Tenant,
         direction: Direction,
-        profile: Profile,
+        regressions: Regressions,
     ) -> BuiltPrompt {
         let now = Instant::now();
-        let key = (tenant.slug.clone(), direction);
+        let keyed_by_direction = !regressions.has(Bug::CacheKeyWithoutDirection);
+        let key = (tenant.slug.clone(), keyed_by_direction.then_some(direction));
         let mut entries = self.lock();
         if let Some(entry) = entries.get(&key)
             && entry.expires_at > now
         {
             tracing::debug!(tenant = %tenant.slug, %direction, "prompt cache hit");
-            return entry.prompt.clone();
+            return handed_out(&entry.prompt, tenant, direction, regressions);
         }
-        let prompt = build_full_business_prompt(tenant, direction, profile);
+        let prompt = build_full_business_prompt(tenant, direction, regressions);
         entries.insert(
             key,
             Entry {
@@ -91,9 +105,29 @@ impl PromptCache {
     }
 }
 
+/// What a hit returns: the entry as built, or, under the bugs that make the cache forget where
+/// an entry came from, the entry claiming the requested direction and the current tenant version
+/// (see the module documentation).
+fn handed_out(
+    cached: &BuiltPrompt,
+    tenant: &Tenant,
+    direction: Direction,
+    regressions: Regressions,
+) -> BuiltPrompt {
+    let mut prompt = cached.clone();
+    if regressions.has(Bug::CacheKeyWithoutDirection) {
+        prompt.direction = direction;
+    }
+    if regressions.has(Bug::StaleCacheAfterEdit) {
+        prompt.tenant_version = tenant.version;
+    }
+    prompt
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Profile;
 
     fn tenant(inbound: &str, outbound: &str, version: i64) -> Tenant {
         Tenant {
@@ -118,13 +152,13 @@ mod tests {
         let _guard = rt.enter();
         let cache = PromptCache::new(Duration::from_secs(600));
         let t = tenant("Reception.", "Sales.", 1);
-        let inbound = cache.get_or_build(&t, Direction::Inbound, Profile::Legacy);
-        let outbound = cache.get_or_build(&t, Direction::Outbound, Profile::Legacy);
+        let inbound = cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into());
+        let outbound = cache.get_or_build(&t, Direction::Outbound, Profile::Legacy.into());
         assert!(inbound.text.ends_with("Reception."));
         assert!(outbound.text.ends_with("Sales."));
         assert_eq!(cache.len(), 2);
         assert_eq!(
-            cache.get_or_build(&t, Direction::Inbound, Profile::Legacy),
+            cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into()),
             inbound
         );
     }
@@ -136,18 +170,19 @@ mod tests {
         let v2 = tenant("New reception.", "Sales.", 2);
         assert!(
             cache
-                .get_or_build(&v1, Direction::Inbound, Profile::Legacy)
+                .get_or_build(&v1, Direction::Inbound, Profile::Legacy.into())
                 .text
                 .ends_with("Old reception.")
         );
         tokio::time::advance(Duration::from_secs(599)).await;
-        // Legacy behaviour: the tenant changed but nothing invalidated the entry.
-        let stale = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy);
+        // Legacy behaviour: the tenant changed but nothing invalidated the entry, and the stale
+        // text is handed out under the version the caller just read.
+        let stale = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into());
         assert!(stale.text.ends_with("Old reception."));
-        assert_eq!(stale.tenant_version, 1);
+        assert_eq!(stale.tenant_version, 2);
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(cache.len(), 0);
-        let fresh = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy);
+        let fresh = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into());
         assert!(fresh.text.ends_with("New reception."));
         assert_eq!(fresh.tenant_version, 2);
     }
@@ -156,8 +191,8 @@ mod tests {
     async fn invalidate_tenant_drops_both_directions() {
         let cache = PromptCache::new(Duration::from_secs(600));
         let v1 = tenant("Old.", "Sales.", 1);
-        cache.get_or_build(&v1, Direction::Inbound, Profile::Fixed);
-        cache.get_or_build(&v1, Direction::Outbound, Profile::Fixed);
+        cache.get_or_build(&v1, Direction::Inbound, Profile::Fixed.into());
+        cache.get_or_build(&v1, Direction::Outbound, Profile::Fixed.into());
         cache.invalidate_tenant("other");
         assert_eq!(cache.len(), 2);
         cache.invalidate_tenant("acme");
@@ -165,7 +200,7 @@ mod tests {
         let v2 = tenant("New.", "Sales.", 2);
         assert!(
             cache
-                .get_or_build(&v2, Direction::Inbound, Profile::Fixed)
+                .get_or_build(&v2, Direction::Inbound, Profile::Fixed.into())
                 .text
                 .ends_with("New.")
         );
@@ -174,7 +209,48 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn zero_ttl_caches_nothing() {
         let cache = PromptCache::new(Duration::ZERO);
-        cache.get_or_build(&tenant("A.", "B.", 1), Direction::Inbound, Profile::Fixed);
+        cache.get_or_build(
+            &tenant("A.", "B.", 1),
+            Direction::Inbound,
+            Profile::Fixed.into(),
+        );
         assert!(cache.is_empty());
+    }
+
+    /// Keyed by direction (fixed), an outbound build never serves an inbound call; keyed by the
+    /// tenant alone, the first build serves both directions and claims the requested one.
+    #[tokio::test(start_paused = true)]
+    async fn cache_key_without_direction_serves_the_first_built_direction() {
+        let t = tenant("Reception.", "Sales.", 1);
+        let fixed = PromptCache::new(Duration::from_secs(600));
+        fixed.get_or_build(&t, Direction::Outbound, Regressions::NONE);
+        let inbound = fixed.get_or_build(&t, Direction::Inbound, Regressions::NONE);
+        assert!(inbound.text.ends_with("Reception."));
+        assert_eq!(fixed.len(), 2);
+
+        let buggy = PromptCache::new(Duration::from_secs(600));
+        let bug = Regressions::NONE.with(Bug::CacheKeyWithoutDirection);
+        let outbound = buggy.get_or_build(&t, Direction::Outbound, bug);
+        assert!(outbound.text.ends_with("Sales."));
+        let inbound = buggy.get_or_build(&t, Direction::Inbound, bug);
+        assert!(inbound.text.ends_with("Sales."), "{inbound:?}");
+        assert_eq!(inbound.direction, Direction::Inbound);
+        assert_eq!(buggy.len(), 1);
+    }
+
+    /// Without the stale-cache bug a hit keeps the version it was built from, so a validation
+    /// can see it is stale; with the bug it claims the caller's current version.
+    #[tokio::test(start_paused = true)]
+    async fn stale_cache_after_edit_hides_the_version_a_hit_was_built_from() {
+        let v1 = tenant("Old reception.", "Sales.", 1);
+        let v2 = tenant("New reception.", "Sales.", 2);
+        let cache = PromptCache::new(Duration::from_secs(600));
+        cache.get_or_build(&v1, Direction::Inbound, Regressions::NONE);
+        let honest = cache.get_or_build(&v2, Direction::Inbound, Regressions::NONE);
+        assert_eq!(honest.tenant_version, 1);
+        let bug = Regressions::NONE.with(Bug::StaleCacheAfterEdit);
+        let hidden = cache.get_or_build(&v2, Direction::Inbound, bug);
+        assert!(hidden.text.ends_with("Old reception."));
+        assert_eq!(hidden.tenant_version, 2);
     }
 }

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Profile};
+use crate::bugs::Bug;
+use crate::config::Config;
 use crate::counters::{CounterKind, Counters};
 use crate::error::ServerError;
 use crate::prompt_cache::PromptCache;
 use crate::realtime::{AiConnector, TungsteniteConnector};
+use crate::regressions::Regressions;
 use crate::status::StatusLog;
 use crate::stream_registry::StreamRegistry;
 use crate::tenants::{Tenant, TenantInput, TenantStore};
@@ -37,6 +39,7 @@ pub struct ResidualState {
 
 struct Inner {
     config: Config,
+    regressions: Regressions,
     tenants: TenantStore,
     cache: PromptCache,
     registry: StreamRegistry,
@@ -85,6 +88,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 cache: PromptCache::new(config.prompt_cache_ttl),
                 registry: StreamRegistry::with_ttl(config.registry_ttl),
+                regressions: config.regressions(),
                 config,
                 tenants,
                 counters: Arc::new(Counters::default()),
@@ -98,6 +102,11 @@ impl AppState {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The bugs this server runs with (its profile's plus `--inject-bug`).
+    pub fn regressions(&self) -> Regressions {
+        self.inner.regressions
     }
 
     /// The tenant store.
@@ -135,17 +144,17 @@ impl AppState {
         self.inner.connector.as_ref()
     }
 
-    /// Creates or replaces a tenant; under the fixed profile its cached prompts are dropped.
+    /// Creates or replaces a tenant and drops its cached prompts, unless the server runs with
+    /// [`Bug::StaleCacheAfterEdit`]: the seed did not invalidate the cache, so a changed prompt
+    /// stayed stale until the TTL.
     pub fn upsert_tenant(
         &self,
         slug: &str,
         input: &TenantInput,
     ) -> Result<Tenant, rusqlite::Error> {
         let tenant = self.inner.tenants.upsert(slug, input)?;
-        match self.inner.config.profile {
-            Profile::Fixed => self.inner.cache.invalidate_tenant(slug),
-            // The seed never invalidated the cache: a changed prompt stays stale until the TTL.
-            Profile::Legacy => {}
+        if !self.inner.regressions.has(Bug::StaleCacheAfterEdit) {
+            self.inner.cache.invalidate_tenant(slug);
         }
         Ok(tenant)
     }

@@ -1,5 +1,5 @@
-//! Requests from this server to the Twilio REST API, such as placing a call
-//! ([`crate::outbound`]).
+//! Requests from this server to the Twilio REST API: placing a call ([`crate::outbound`]) and
+//! ending one (the per-call limit of [`crate::media_session`]).
 //!
 //! Every request is a form POST under `{api_base}/2010-04-01/Accounts/{account_sid}/` with basic
 //! auth, and every failure is a 502 carrying what Twilio said, so callers only decide what to
@@ -56,4 +56,21 @@ pub(crate) async fn post_form(
         return Err(AppError::BadGateway(parsed));
     }
     Ok(parsed)
+}
+
+/// Ends the call `call_sid` (`POST Calls/{call_sid}.json` with `Status=completed`).
+///
+/// A call SID is letters and digits (`CA` and 32 hex digits); anything else is refused rather
+/// than put into the URL path, where a `/` or `?` would address another resource.
+pub(crate) async fn end_call(state: &AppState, call_sid: &str) -> Result<(), AppError> {
+    if call_sid.is_empty() || !call_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::BadRequest(format!(
+            "call SID {call_sid:?} is not letters and digits"
+        )));
+    }
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("Status", "completed")
+        .finish();
+    post_form(state, &format!("Calls/{call_sid}.json"), body).await?;
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! `server/routes_twilio.py`).
 //!
 //! The route fixes the call direction. After answering with `<Connect><Stream>` TwiML, the
-//! webhook pre-builds the prompt in a background task and stores it in the stream registry under
-//! `_prebuilt_full_prompt` (the seed's `_prebuild_prompts_async`).
+//! webhook starts the prompt's pre-build ([`crate::prebuild`]). The tenant is resolved by
+//! [`crate::tenant_resolution`]; the TwiML's `tenant` parameter repeats the slug Twilio asked for.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,7 +14,7 @@ use crate::direction::Direction;
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, TenantPath};
 use crate::state::AppState;
-use crate::twilio_request;
+use crate::{prebuild, tenant_resolution, twilio_request};
 
 /// Escapes a value for an XML attribute.
 fn xml_attr(value: &str) -> String {
@@ -96,7 +96,7 @@ fn answer(
         Err(err) => return Ok(err.into_response()),
     };
     let slug = valid.as_str();
-    let Some(tenant) = state.tenants().get(slug)? else {
+    let Some(tenant) = tenant_resolution::resolve(state, Some(slug))? else {
         return Err(AppError::NotFound(format!("tenant \"{slug}\"")));
     };
     let Some(call_sid) = params
@@ -115,21 +115,8 @@ fn answer(
         &call_sid,
     );
 
-    // Pre-build in the background like the seed, so the TwiML answer is not delayed. The media
-    // session waits briefly for this when `start` arrives first.
-    state.registry().mark_prebuild_pending(&call_sid);
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        let built =
-            task_state
-                .prompt_cache()
-                .get_or_build(&tenant, direction, task_state.config().profile);
-        tracing::info!(
-            %call_sid, %direction, used_fallback = built.used_fallback, tenant_version = built.tenant_version,
-            "[PREBUILD] stored _prebuilt_full_prompt"
-        );
-        task_state.registry().store_prebuilt(&call_sid, &built);
-    });
+    // Pre-built in the background like the seed, so the TwiML answer is not delayed.
+    prebuild::start(state, &call_sid, tenant, direction);
     Ok(([(header::CONTENT_TYPE, "text/xml")], twiml).into_response())
 }
 

@@ -3,6 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use server_under_test::Bug;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::timeout;
@@ -119,9 +120,81 @@ async fn help_lists_every_flag() {
         "--insecure-skip-signature-validation",
         "--ai-connect-timeout",
         "--registry-ttl",
+        "--inject-bug",
+        "--prebuild",
+        "--list-bugs",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
+}
+
+/// `--list-bugs` needs no other flag, prints one block per bug and exits 0.
+#[tokio::test]
+async fn list_bugs_prints_every_bug_with_its_history_and_symptom() {
+    let output = timeout(
+        Duration::from_secs(10),
+        Command::new(BIN).arg("--list-bugs").output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let listing = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(listing, Bug::catalogue());
+    for &bug in Bug::ALL {
+        let mut lines = listing.lines().skip_while(|line| *line != bug.name());
+        assert_eq!(lines.next(), Some(bug.name()), "{listing}");
+        assert_eq!(
+            lines.next(),
+            Some(format!("    history: {}", bug.history()).as_str())
+        );
+        assert_eq!(
+            lines.next(),
+            Some(format!("    symptom: {}", bug.symptom()).as_str())
+        );
+    }
+}
+
+/// `--inject-bug` takes the catalogue's names, more than once, and refuses anything else.
+#[tokio::test]
+async fn inject_bug_accepts_catalogue_names_and_refuses_others() {
+    let Started {
+        mut child,
+        first_line,
+        _stdout,
+    } = start(&[
+        "--inject-bug",
+        "duplicate-session-update",
+        "--inject-bug",
+        "per-call-limit-too-short",
+        "--prebuild",
+        "absent",
+    ])
+    .await;
+    assert!(first_line.starts_with("listening on "), "{first_line:?}");
+    child.kill().await.unwrap();
+
+    let refused = timeout(
+        Duration::from_secs(10),
+        Command::new(BIN)
+            .args([
+                "--public-url",
+                "https://x.test",
+                "--twilio-auth-token",
+                "t",
+                "--inject-bug",
+                "no-such-bug",
+            ])
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("no-such-bug"), "{stderr}");
+    assert!(stderr.contains("cache-key-without-direction"), "{stderr}");
+    assert!(refused.stdout.is_empty());
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use futures_util::SinkExt;
 
 use super::start::AdmittedCall;
 use super::{EndReason, MAX_AI_ATTEMPTS, RECONNECT_BACKOFF};
+use crate::bugs::Bug;
 use crate::counters::{CounterGuard, CounterKind};
 use crate::realtime::AiConnection;
 use crate::realtime_event::{ClientEvent, ConversationItem};
@@ -109,29 +110,38 @@ impl<'a> AiLink<'a> {
 }
 
 /// Connects and sends `update`; `None` (logged) when either fails.
+///
+/// Under [`Bug::DuplicateSessionUpdate`] the update goes out twice, as in the seed before
+/// 2025-12-30, where the second copy reset the session the first had configured.
 async fn open(state: &AppState, update: &ClientEvent) -> Option<LiveAi> {
-    match state.connector().connect().await {
-        Ok(mut conn) => {
-            let guard = CounterGuard::new(state.counters(), CounterKind::AiSockets);
-            if let Err(err) = conn.sink.send(update.clone()).await {
-                tracing::warn!(error = %err, "sending session.update failed");
-                close(LiveAi {
-                    conn,
-                    _guard: guard,
-                })
-                .await;
-                return None;
-            }
-            Some(LiveAi {
+    let copies = if state.regressions().has(Bug::DuplicateSessionUpdate) {
+        2
+    } else {
+        1
+    };
+    let mut conn = match state.connector().connect().await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::warn!(error = %err, "realtime connect failed");
+            return None;
+        }
+    };
+    let guard = CounterGuard::new(state.counters(), CounterKind::AiSockets);
+    for _ in 0..copies {
+        if let Err(err) = conn.sink.send(update.clone()).await {
+            tracing::warn!(error = %err, "sending session.update failed");
+            close(LiveAi {
                 conn,
                 _guard: guard,
             })
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "realtime connect failed");
-            None
+            .await;
+            return None;
         }
     }
+    Some(LiveAi {
+        conn,
+        _guard: guard,
+    })
 }
 
 /// Asks the model to greet the caller with `greeting`; false when the connection failed.

@@ -1,13 +1,16 @@
 //! Stage 1 of a media session: wait for Twilio's `start` and admit the call it names.
 //!
-//! A call is admitted when `start` carries a call SID, a direction and a known tenant; the
-//! direction is then locked for the rest of the call, whatever the prompt says later.
+//! A call is admitted when `start` carries a call SID, a direction and a tenant
+//! [`tenant_resolution`] resolves; the direction is then locked for the rest of the call,
+//! whatever the prompt says later.
 
 use futures_util::{Stream, StreamExt};
 
 use super::{EndReason, START_TIMEOUT};
+use crate::bugs::Bug;
 use crate::direction::Direction;
 use crate::state::AppState;
+use crate::tenant_resolution;
 use crate::tenants::Tenant;
 use crate::twilio_message::{StartPayload, TwilioInbound};
 
@@ -75,21 +78,14 @@ pub(super) fn admit(
     call_sid: Option<String>,
     start: &StartPayload,
 ) -> Option<AdmittedCall> {
-    let direction = start
-        .custom_parameters
-        .get("direction")
-        .and_then(|d| Direction::parse(d));
-    let tenant = match start
-        .custom_parameters
-        .get("tenant")
-        .map(|slug| state.tenants().get(slug))
-    {
-        Some(Ok(tenant)) => tenant,
-        Some(Err(err)) => {
+    let direction = call_direction(state, start);
+    let slug = start.custom_parameters.get("tenant").map(String::as_str);
+    let tenant = match tenant_resolution::resolve(state, slug) {
+        Ok(tenant) => tenant,
+        Err(err) => {
             tracing::error!(error = %err, "tenant lookup failed");
             None
         }
-        None => None,
     };
     let (Some(call_sid), Some(direction), Some(tenant)) = (call_sid, direction, tenant) else {
         tracing::error!(params = ?start.custom_parameters, "start without a usable call_sid, direction or tenant; ending the stream");
@@ -102,4 +98,18 @@ pub(super) fn admit(
         direction,
         tenant,
     })
+}
+
+/// The call's direction: the `direction` parameter the webhook put in the TwiML.
+///
+/// Under [`Bug::DirectionInferred`] the parameter is ignored and the direction inferred the
+/// seed's way: To == business number → inbound, From == business number → outbound, else
+/// inbound. Tenants here have no business number, so every call is inbound.
+fn call_direction(state: &AppState, start: &StartPayload) -> Option<Direction> {
+    let carried = start.custom_parameters.get("direction");
+    if state.regressions().has(Bug::DirectionInferred) {
+        tracing::warn!(carried = ?carried, "[DIRECTION_INFERRED] no business number matches; inbound");
+        return Some(Direction::Inbound);
+    }
+    carried.and_then(|d| Direction::parse(d))
 }

@@ -166,7 +166,7 @@ fn start_call(profile: Profile, greeting: Option<&str>, fail_ai: bool) -> Call {
     };
     let tenant = state.upsert_tenant("acme", &input).unwrap();
     // What the inbound webhook stores before the stream connects.
-    let prebuilt = build_full_business_prompt(&tenant, Direction::Inbound, profile);
+    let prebuilt = build_full_business_prompt(&tenant, Direction::Inbound, profile.into());
     state.registry().store_prebuilt("CA1", &prebuilt);
 
     let (twilio_in, in_rx) = unbounded_channel();
