@@ -8,6 +8,8 @@ mod common;
 
 /// The built `call-server` binary: the listening line, signals, exit codes.
 mod binary;
+/// The bug zoo: each `--inject-bug` regression against the fixed profile, on the wire.
+mod bugs;
 /// The seed scenario over real sockets, with a minimal Realtime peer.
 mod end_to_end;
 /// The HTTP surface: signatures, the fixture API and input validation.

@@ -54,7 +54,7 @@ pub(crate) async fn spawn_with_hanging_ai(config: Config) -> (TestApp, Unbounded
     (serve(state).await, rx)
 }
 
-async fn serve(state: AppState) -> TestApp {
+pub(super) async fn serve(state: AppState) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve_with_state(listener, state, std::future::pending()));

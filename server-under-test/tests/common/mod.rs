@@ -5,12 +5,16 @@
 //! Every test module lives in the one test binary of `tests/main.rs`, so each helper here is
 //! used by some test and none of them is dead code in any build.
 
+mod ai;
 mod app;
+mod calls;
 mod media;
 mod requests;
 
+pub(crate) use ai::{AiRecorder, spawn_with_recording_ai};
 pub(crate) use app::{
     FIXTURE_TOKEN, TOKEN, TestApp, config, paused_runtime, spawn_app, spawn_app_with,
     spawn_with_hanging_ai,
 };
+pub(crate) use calls::stream_parameters;
 pub(crate) use requests::{params, sign};
