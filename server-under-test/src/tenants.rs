@@ -80,6 +80,12 @@ impl TenantStore {
                 voice TEXT,
                 version INTEGER NOT NULL,
                 updated_at TEXT
+            );
+            CREATE TABLE IF NOT EXISTS contacts (
+                tenant TEXT NOT NULL,
+                phone TEXT NOT NULL,
+                notes TEXT NOT NULL,
+                PRIMARY KEY (tenant, phone)
             );",
         )?;
         Ok(TenantStore {
@@ -147,6 +153,37 @@ impl TenantStore {
             )?;
         }
         self.get(slug)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+    }
+
+    /// Creates or replaces the notes a tenant keeps about the caller at `phone` (the seed's lead
+    /// notes).
+    pub fn upsert_contact(
+        &self,
+        slug: &str,
+        phone: &str,
+        notes: &str,
+    ) -> Result<(), rusqlite::Error> {
+        self.lock().execute(
+            "INSERT INTO contacts (tenant, phone, notes) VALUES (?1, ?2, ?3)
+             ON CONFLICT(tenant, phone) DO UPDATE SET notes = excluded.notes",
+            params![slug, phone, notes],
+        )?;
+        Ok(())
+    }
+
+    /// The notes a tenant keeps about the caller at `phone`, if any.
+    pub fn contact_notes(
+        &self,
+        slug: &str,
+        phone: &str,
+    ) -> Result<Option<String>, rusqlite::Error> {
+        self.lock()
+            .query_row(
+                "SELECT notes FROM contacts WHERE tenant = ?1 AND phone = ?2",
+                params![slug, phone],
+                |row| row.get(0),
+            )
+            .optional()
     }
 }
 
@@ -217,6 +254,30 @@ mod tests {
         let first = store.first().unwrap().unwrap();
         assert_eq!(first.slug, "zeta");
         assert_eq!(first.business_name, "Zeta Two");
+    }
+
+    #[test]
+    fn contact_notes_are_per_tenant_and_phone_and_replaced_on_upsert() {
+        let store = TenantStore::open(Path::new(":memory:")).unwrap();
+        assert_eq!(store.contact_notes("acme", "+1555").unwrap(), None);
+        store
+            .upsert_contact("acme", "+1555", "Prefers mornings.")
+            .unwrap();
+        store
+            .upsert_contact("bobs", "+1555", "Owns two bikes.")
+            .unwrap();
+        store
+            .upsert_contact("acme", "+1555", "Prefers evenings.")
+            .unwrap();
+        assert_eq!(
+            store.contact_notes("acme", "+1555").unwrap().as_deref(),
+            Some("Prefers evenings.")
+        );
+        assert_eq!(
+            store.contact_notes("bobs", "+1555").unwrap().as_deref(),
+            Some("Owns two bikes.")
+        );
+        assert_eq!(store.contact_notes("acme", "+1666").unwrap(), None);
     }
 
     #[test]
