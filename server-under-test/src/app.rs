@@ -38,6 +38,10 @@ pub fn app(state: AppState) -> Router {
             "/fixtures/tenants/",
             put(fixtures::put_tenant).get(fixtures::get_tenant),
         )
+        .route(
+            "/fixtures/tenants/{tenant}/contacts/{phone}",
+            put(fixtures::put_contact),
+        )
         .route("/fixtures/state", get(fixtures::state))
         .route(
             "/fixtures/status-callbacks",

@@ -47,6 +47,8 @@ pub enum Bug {
     PrebuiltPromptUnvalidated,
     /// A pre-built prompt that fails validation is only logged, not rebuilt (RCA root cause #3).
     MismatchOnlyLogged,
+    /// A prompt with one caller's notes is cached for the next caller (2026-02-01).
+    CallerContextLeak,
 }
 
 /// What the catalogue says about one bug.
@@ -70,6 +72,7 @@ impl Bug {
         Bug::CrossDirectionFallback,
         Bug::PrebuiltPromptUnvalidated,
         Bug::MismatchOnlyLogged,
+        Bug::CallerContextLeak,
     ];
 
     /// The kebab-case name used by `--inject-bug`, serde and the harness.
@@ -162,6 +165,11 @@ impl Bug {
                 "mismatch-only-logged",
                 "2025-12-24: a prompt/direction mismatch is detected, then only logged (RCA root cause #3)",
                 "A pre-built prompt the stream finds wrong or stale is logged as a mismatch and kept for the whole call instead of rebuilt.",
+            ),
+            Bug::CallerContextLeak => (
+                "caller-context-leak",
+                "2026-02-01: caller-specific lead context cached under business:direction",
+                "The next caller to a tenant within the cache TTL gets a prompt carrying the previous caller's private notes instead of their own.",
             ),
         };
         Entry {

@@ -9,9 +9,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, State};
 use axum::http::{HeaderMap, header};
+use serde::{Deserialize, Serialize};
 
+use crate::caller_context;
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, Slug, TenantPath};
 use crate::state::{AppState, ResidualState};
@@ -57,6 +60,64 @@ pub async fn put_tenant(
     let tenant = state.upsert_tenant(slug.as_str(), &body)?;
     tracing::info!(tenant = %slug, version = tenant.version, "tenant stored");
     Ok(Json(tenant))
+}
+
+/// The body of `PUT /fixtures/tenants/{tenant}/contacts/{phone}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// What the tenant knows about the caller; it goes into that caller's prompt.
+    pub notes: String,
+}
+
+/// A stored contact, as `PUT /fixtures/tenants/{tenant}/contacts/{phone}` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The tenant's slug.
+    pub tenant: String,
+    /// The caller's number, E.164.
+    pub phone: String,
+    /// The notes.
+    pub notes: String,
+}
+
+/// `PUT /fixtures/tenants/{tenant}/contacts/{phone}`: create or replace the notes a tenant keeps
+/// about the caller at `phone` (E.164); the tenant must exist.
+pub async fn put_contact(
+    State(state): State<AppState>,
+    slug: Result<TenantPath, InvalidSlug>,
+    path: Result<RawPathParams, RawPathParamsRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Contact>, AppError> {
+    authorize(&state, &headers)?;
+    let slug = fixture_slug(slug)?;
+    let phone = path
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(name, _)| *name == "phone")
+                .map(|(_, value)| value.to_owned())
+        })
+        .filter(|phone| caller_context::is_e164(phone))
+        .ok_or_else(|| {
+            AppError::BadRequest("a contact's phone is E.164: '+' and 1 to 15 digits".to_owned())
+        })?;
+    let body: ContactInput = serde_json::from_slice(&body)
+        .map_err(|err| AppError::BadRequest(format!("contact JSON: {err}")))?;
+    if state.tenants().get(slug.as_str())?.is_none() {
+        return Err(AppError::NotFound(format!("tenant \"{slug}\"")));
+    }
+    state
+        .tenants()
+        .upsert_contact(slug.as_str(), &phone, &body.notes)?;
+    tracing::info!(tenant = %slug, "contact stored");
+    Ok(Json(Contact {
+        tenant: slug.as_str().to_owned(),
+        phone,
+        notes: body.notes,
+    }))
 }
 
 /// `GET /fixtures/tenants/{tenant}`.

@@ -12,12 +12,13 @@
 //! - [`bugs`] — `Bug`, the catalogue of historical regressions `--inject-bug` switches on, and `Prebuild` (no seed counterpart).
 //! - [`regressions`] — `Regressions`, the bugs a server runs with: its profile's plus the injected ones (no seed counterpart).
 //! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
-//! - [`fixtures`] — test-only fixture API for tenants and residual state (no seed counterpart).
+//! - [`fixtures`] — test-only fixture API for tenants, their contacts and residual state (no seed counterpart).
 //! - [`signature`] — the `X-Twilio-Signature` algorithm: compute and validate (the seed's Twilio request validator).
 //! - [`twilio_request`] — the signed form and URL of a request from Twilio and its signature check (the seed's validator decorator).
 //! - [`slug`] — `Slug`, the validation rule for tenant slugs arriving from outside (no seed counterpart).
 //! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` (`server/routes_twilio.py`).
 //! - [`prebuild`] — the webhook's background prompt pre-build and `--prebuild` timing (`_prebuild_prompts_async`).
+//! - [`caller_context`] — the notes a tenant keeps about the person on the line, appended to their prompt (the seed's lead notes).
 //! - [`tenant_resolution`] — which tenant a webhook or stream slug names (the seed's business lookup).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
@@ -40,6 +41,7 @@
 
 pub mod app;
 pub mod bugs;
+pub mod caller_context;
 pub mod config;
 pub mod counters;
 pub mod direction;

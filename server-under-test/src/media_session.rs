@@ -28,6 +28,7 @@ use std::time::Duration;
 use futures_util::{Sink, SinkExt, Stream};
 use serde::Serialize;
 
+use crate::caller_context;
 use crate::counters::{CounterGuard, CounterKind};
 use crate::direction::Direction;
 use crate::media_bridge::Bridge;
@@ -161,7 +162,15 @@ async fn choose_prompt(
         regressions: state.regressions(),
         prebuild_wait: PREBUILD_WAIT,
     };
-    let prompt = select_prompt(sources, &call.tenant, &call.call_sid, call.direction).await;
+    let notes = caller_context::notes_for_call(state, &call.tenant.slug, &call.call_sid);
+    let prompt = select_prompt(
+        sources,
+        &call.tenant,
+        &call.call_sid,
+        call.direction,
+        notes.as_deref(),
+    )
+    .await;
     let update = session_update(&prompt.text, &call.tenant);
     report.prompt = Some(prompt.text);
     report.prompt_source = Some(prompt.source);

@@ -20,8 +20,15 @@ use crate::tenants::Tenant;
 /// How long a `Late` pre-build waits before it builds: longer than the stream's wait for it.
 pub const LATE_PREBUILD_DELAY: Duration = Duration::from_secs(5);
 
-/// Starts the pre-build of `call_sid`'s prompt for `tenant` and `direction`, as `--prebuild` says.
-pub fn start(state: &AppState, call_sid: &str, tenant: Tenant, direction: Direction) {
+/// Starts the pre-build of `call_sid`'s prompt for `tenant` and `direction`, with the notes
+/// about its caller, as `--prebuild` says.
+pub fn start(
+    state: &AppState,
+    call_sid: &str,
+    tenant: Tenant,
+    direction: Direction,
+    caller_notes: Option<String>,
+) {
     let delay = match state.config().prebuild {
         Prebuild::Normal => Duration::ZERO,
         Prebuild::Late => LATE_PREBUILD_DELAY,
@@ -37,10 +44,12 @@ pub fn start(state: &AppState, call_sid: &str, tenant: Tenant, direction: Direct
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let built =
-            task_state
-                .prompt_cache()
-                .get_or_build(&tenant, direction, task_state.regressions());
+        let built = task_state.prompt_cache().get_or_build(
+            &tenant,
+            direction,
+            task_state.regressions(),
+            caller_notes.as_deref(),
+        );
         // A pre-build that outlived its call stores nothing, so it leaves no registry entry.
         let stored = task_state
             .registry()
@@ -80,7 +89,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn normal_prebuild_is_stored_at_once() {
         let (state, tenant) = state(Prebuild::Normal);
-        start(&state, "CA1", tenant, Direction::Inbound);
+        start(&state, "CA1", tenant, Direction::Inbound, None);
         let found = state
             .registry()
             .wait_prebuilt("CA1", Duration::from_millis(1))
@@ -91,7 +100,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn late_prebuild_is_pending_until_the_delay_has_passed() {
         let (state, tenant) = state(Prebuild::Late);
-        start(&state, "CA1", tenant, Direction::Inbound);
+        start(&state, "CA1", tenant, Direction::Inbound, None);
         let waited = state.registry().wait_prebuilt("CA1", PREBUILD_WAIT).await;
         assert_eq!(
             waited, None,
@@ -104,7 +113,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn late_prebuild_of_a_call_that_already_ended_leaves_nothing() {
         let (state, tenant) = state(Prebuild::Late);
-        start(&state, "CA1", tenant, Direction::Inbound);
+        start(&state, "CA1", tenant, Direction::Inbound, None);
         state.registry().clear("CA1");
         tokio::time::sleep(LATE_PREBUILD_DELAY * 2).await;
         assert!(state.registry().is_empty());
@@ -113,7 +122,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn absent_prebuild_leaves_nothing_to_wait_for() {
         let (state, tenant) = state(Prebuild::Absent);
-        start(&state, "CA1", tenant, Direction::Inbound);
+        start(&state, "CA1", tenant, Direction::Inbound, None);
         tokio::time::sleep(LATE_PREBUILD_DELAY * 2).await;
         assert!(state.registry().is_empty());
         assert_eq!(state.prompt_cache().len(), 0, "nothing was built");

@@ -10,6 +10,9 @@
 //!   caller decides that, see [`crate::state::AppState::upsert_tenant`]), so a stale prompt
 //!   survives until the TTL runs out.
 //!
+//! - [`Bug::CallerContextLeak`]: the caller's notes are built into the cached prompt, so the
+//!   next caller within the TTL hears the previous caller's notes.
+//!
 //! The seed's cache stored prompt text only, and whoever read it attached the call's direction
 //! and the tenant row it had just loaded. So under either bug a hit is handed out as if it had
 //! been built for the requested direction from the current tenant version: a wrong prompt then
@@ -22,6 +25,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::bugs::Bug;
+use crate::caller_context::with_caller_notes;
 use crate::direction::Direction;
 use crate::prompt_builder::{BuiltPrompt, build_full_business_prompt};
 use crate::regressions::Regressions;
@@ -58,12 +62,38 @@ impl PromptCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The cached prompt for (tenant, direction) if still fresh, else a newly built and stored one.
+    /// The prompt for (tenant, direction) with the caller's notes appended: the cached prompt if
+    /// still fresh, else a newly built and stored one.
+    ///
+    /// The notes are appended after the cache, so no caller's notes are ever stored; under
+    /// [`Bug::CallerContextLeak`] they are built into the cached prompt, and the next caller
+    /// within the TTL gets them.
     pub fn get_or_build(
         &self,
         tenant: &Tenant,
         direction: Direction,
         regressions: Regressions,
+        caller_notes: Option<&str>,
+    ) -> BuiltPrompt {
+        let build = || build_full_business_prompt(tenant, direction, regressions);
+        if regressions.has(Bug::CallerContextLeak) {
+            return self.get_or_insert(tenant, direction, regressions, || {
+                with_caller_notes(build(), caller_notes)
+            });
+        }
+        with_caller_notes(
+            self.get_or_insert(tenant, direction, regressions, build),
+            caller_notes,
+        )
+    }
+
+    /// The cached prompt for (tenant, direction) if still fresh, else `build`'s, stored.
+    fn get_or_insert(
+        &self,
+        tenant: &Tenant,
+        direction: Direction,
+        regressions: Regressions,
+        build: impl FnOnce() -> BuiltPrompt,
     ) -> BuiltPrompt {
         let now = Instant::now();
         let keyed_by_direction = !regressions.has(Bug::CacheKeyWithoutDirection);
@@ -75,7 +105,7 @@ impl PromptCache {
             tracing::debug!(tenant = %tenant.slug, %direction, "prompt cache hit");
             return handed_out(&entry.prompt, tenant, direction, regressions);
         }
-        let prompt = build_full_business_prompt(tenant, direction, regressions);
+        let prompt = build();
         entries.insert(
             key,
             Entry {
@@ -152,13 +182,13 @@ mod tests {
         let _guard = rt.enter();
         let cache = PromptCache::new(Duration::from_secs(600));
         let t = tenant("Reception.", "Sales.", 1);
-        let inbound = cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into());
-        let outbound = cache.get_or_build(&t, Direction::Outbound, Profile::Legacy.into());
+        let inbound = cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into(), None);
+        let outbound = cache.get_or_build(&t, Direction::Outbound, Profile::Legacy.into(), None);
         assert!(inbound.text.ends_with("Reception."));
         assert!(outbound.text.ends_with("Sales."));
         assert_eq!(cache.len(), 2);
         assert_eq!(
-            cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into()),
+            cache.get_or_build(&t, Direction::Inbound, Profile::Legacy.into(), None),
             inbound
         );
     }
@@ -170,19 +200,19 @@ mod tests {
         let v2 = tenant("New reception.", "Sales.", 2);
         assert!(
             cache
-                .get_or_build(&v1, Direction::Inbound, Profile::Legacy.into())
+                .get_or_build(&v1, Direction::Inbound, Profile::Legacy.into(), None)
                 .text
                 .ends_with("Old reception.")
         );
         tokio::time::advance(Duration::from_secs(599)).await;
         // Legacy behaviour: the tenant changed but nothing invalidated the entry, and the stale
         // text is handed out under the version the caller just read.
-        let stale = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into());
+        let stale = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into(), None);
         assert!(stale.text.ends_with("Old reception."));
         assert_eq!(stale.tenant_version, 2);
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(cache.len(), 0);
-        let fresh = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into());
+        let fresh = cache.get_or_build(&v2, Direction::Inbound, Profile::Legacy.into(), None);
         assert!(fresh.text.ends_with("New reception."));
         assert_eq!(fresh.tenant_version, 2);
     }
@@ -191,8 +221,8 @@ mod tests {
     async fn invalidate_tenant_drops_both_directions() {
         let cache = PromptCache::new(Duration::from_secs(600));
         let v1 = tenant("Old.", "Sales.", 1);
-        cache.get_or_build(&v1, Direction::Inbound, Profile::Fixed.into());
-        cache.get_or_build(&v1, Direction::Outbound, Profile::Fixed.into());
+        cache.get_or_build(&v1, Direction::Inbound, Profile::Fixed.into(), None);
+        cache.get_or_build(&v1, Direction::Outbound, Profile::Fixed.into(), None);
         cache.invalidate_tenant("other");
         assert_eq!(cache.len(), 2);
         cache.invalidate_tenant("acme");
@@ -200,7 +230,7 @@ mod tests {
         let v2 = tenant("New.", "Sales.", 2);
         assert!(
             cache
-                .get_or_build(&v2, Direction::Inbound, Profile::Fixed.into())
+                .get_or_build(&v2, Direction::Inbound, Profile::Fixed.into(), None)
                 .text
                 .ends_with("New.")
         );
@@ -213,6 +243,7 @@ mod tests {
             &tenant("A.", "B.", 1),
             Direction::Inbound,
             Profile::Fixed.into(),
+            None,
         );
         assert!(cache.is_empty());
     }
@@ -223,16 +254,16 @@ mod tests {
     async fn cache_key_without_direction_serves_the_first_built_direction() {
         let t = tenant("Reception.", "Sales.", 1);
         let fixed = PromptCache::new(Duration::from_secs(600));
-        fixed.get_or_build(&t, Direction::Outbound, Regressions::NONE);
-        let inbound = fixed.get_or_build(&t, Direction::Inbound, Regressions::NONE);
+        fixed.get_or_build(&t, Direction::Outbound, Regressions::NONE, None);
+        let inbound = fixed.get_or_build(&t, Direction::Inbound, Regressions::NONE, None);
         assert!(inbound.text.ends_with("Reception."));
         assert_eq!(fixed.len(), 2);
 
         let buggy = PromptCache::new(Duration::from_secs(600));
         let bug = Regressions::NONE.with(Bug::CacheKeyWithoutDirection);
-        let outbound = buggy.get_or_build(&t, Direction::Outbound, bug);
+        let outbound = buggy.get_or_build(&t, Direction::Outbound, bug, None);
         assert!(outbound.text.ends_with("Sales."));
-        let inbound = buggy.get_or_build(&t, Direction::Inbound, bug);
+        let inbound = buggy.get_or_build(&t, Direction::Inbound, bug, None);
         assert!(inbound.text.ends_with("Sales."), "{inbound:?}");
         assert_eq!(inbound.direction, Direction::Inbound);
         assert_eq!(buggy.len(), 1);
@@ -245,12 +276,33 @@ mod tests {
         let v1 = tenant("Old reception.", "Sales.", 1);
         let v2 = tenant("New reception.", "Sales.", 2);
         let cache = PromptCache::new(Duration::from_secs(600));
-        cache.get_or_build(&v1, Direction::Inbound, Regressions::NONE);
-        let honest = cache.get_or_build(&v2, Direction::Inbound, Regressions::NONE);
+        cache.get_or_build(&v1, Direction::Inbound, Regressions::NONE, None);
+        let honest = cache.get_or_build(&v2, Direction::Inbound, Regressions::NONE, None);
         assert_eq!(honest.tenant_version, 1);
         let bug = Regressions::NONE.with(Bug::StaleCacheAfterEdit);
-        let hidden = cache.get_or_build(&v2, Direction::Inbound, bug);
+        let hidden = cache.get_or_build(&v2, Direction::Inbound, bug, None);
         assert!(hidden.text.ends_with("Old reception."));
         assert_eq!(hidden.tenant_version, 2);
+    }
+
+    /// Notes are per call: the fixed cache never stores them; with the leak the first caller's
+    /// notes are built into the entry and served to the next caller.
+    #[tokio::test(start_paused = true)]
+    async fn caller_context_leak_serves_the_first_callers_notes_to_the_next() {
+        let t = tenant("Reception.", "Sales.", 1);
+        let cache = PromptCache::new(Duration::from_secs(600));
+        let first = cache.get_or_build(&t, Direction::Inbound, Regressions::NONE, Some("A."));
+        assert!(first.text.ends_with("About this caller: A."), "{first:?}");
+        let second = cache.get_or_build(&t, Direction::Inbound, Regressions::NONE, Some("B."));
+        assert!(second.text.ends_with("About this caller: B."), "{second:?}");
+        let anonymous = cache.get_or_build(&t, Direction::Inbound, Regressions::NONE, None);
+        assert!(anonymous.text.ends_with("Reception."), "{anonymous:?}");
+
+        let leaky = PromptCache::new(Duration::from_secs(600));
+        let bug = Regressions::NONE.with(Bug::CallerContextLeak);
+        leaky.get_or_build(&t, Direction::Inbound, bug, Some("A."));
+        let leaked = leaky.get_or_build(&t, Direction::Inbound, bug, Some("B."));
+        assert!(leaked.text.ends_with("About this caller: A."), "{leaked:?}");
+        assert!(!leaked.text.contains("B."), "{leaked:?}");
     }
 }

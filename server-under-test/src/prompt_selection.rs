@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::bugs::Bug;
+use crate::caller_context::with_caller_notes;
 use crate::direction::Direction;
 use crate::prompt_builder::build_full_business_prompt;
 use crate::prompt_cache::PromptCache;
@@ -111,12 +112,14 @@ fn rejection_reason(
     None
 }
 
-/// Chooses the instructions for a call whose direction is locked to `locked`.
+/// Chooses the instructions for a call whose direction is locked to `locked`; a prompt built on
+/// the stream side carries `caller_notes` (see [`crate::caller_context`]).
 pub async fn select_prompt(
     sources: PromptSources<'_>,
     tenant: &Tenant,
     call_sid: &str,
     locked: Direction,
+    caller_notes: Option<&str>,
 ) -> SelectedPrompt {
     let prebuilt = if sources.regressions.has(Bug::PrebuildNeverRead) {
         tracing::warn!(
@@ -131,8 +134,15 @@ pub async fn select_prompt(
             .await
     };
     match prebuilt {
-        Some(prebuilt) => use_prebuilt(sources.regressions, prebuilt, tenant, call_sid, locked),
-        None => build_on_stream_side(sources, tenant, locked).await,
+        Some(prebuilt) => use_prebuilt(
+            sources.regressions,
+            prebuilt,
+            tenant,
+            call_sid,
+            locked,
+            caller_notes,
+        ),
+        None => build_on_stream_side(sources, tenant, locked, caller_notes).await,
     }
 }
 
@@ -143,6 +153,7 @@ fn use_prebuilt(
     tenant: &Tenant,
     call_sid: &str,
     locked: Direction,
+    caller_notes: Option<&str>,
 ) -> SelectedPrompt {
     if regressions.has(Bug::PrebuiltPromptUnvalidated) {
         if regressions.has(Bug::MismatchOnlyLogged) {
@@ -174,7 +185,10 @@ fn use_prebuilt(
             tracing::warn!(
                 "[PROMPT_REBUILD] call_sid={call_sid} direction={locked} reason={reason}"
             );
-            let rebuilt = build_full_business_prompt(tenant, locked, regressions);
+            let rebuilt = with_caller_notes(
+                build_full_business_prompt(tenant, locked, regressions),
+                caller_notes,
+            );
             SelectedPrompt::new(rebuilt.text, PromptSource::Rebuilt)
         }
     }
@@ -186,6 +200,7 @@ async fn build_on_stream_side(
     sources: PromptSources<'_>,
     tenant: &Tenant,
     locked: Direction,
+    caller_notes: Option<&str>,
 ) -> SelectedPrompt {
     let greeting = tenant.greeting.as_deref().filter(|g| !g.trim().is_empty());
     if sources.regressions.has(Bug::GreetingAsInstructions)
@@ -202,7 +217,7 @@ async fn build_on_stream_side(
     }
     let built = sources
         .cache
-        .get_or_build(tenant, locked, sources.regressions);
+        .get_or_build(tenant, locked, sources.regressions, caller_notes);
     SelectedPrompt::new(built.text, PromptSource::Cache)
 }
 
@@ -253,6 +268,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Inbound,
+            None,
         )
         .await;
         assert_eq!(
@@ -284,6 +300,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Inbound,
+            None,
         )
         .await;
         assert_eq!(chosen.source, PromptSource::Rebuilt);
@@ -302,6 +319,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(
@@ -316,6 +334,7 @@ mod tests {
             &acme(2),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(stale.source, PromptSource::Rebuilt);
@@ -324,6 +343,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Inbound,
+            None,
         )
         .await;
         assert_eq!(wrong.source, PromptSource::Rebuilt);
@@ -339,6 +359,7 @@ mod tests {
             &acme(1),
             "CA9",
             Direction::Inbound,
+            None,
         )
         .await;
         assert_eq!(legacy.source, PromptSource::Cache);
@@ -349,6 +370,7 @@ mod tests {
             &acme(1),
             "CA9",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(fixed.source, PromptSource::Cache);
@@ -390,6 +412,7 @@ mod tests {
             &after_edit,
             "CA1",
             Direction::Inbound,
+            None,
         )
         .await
     }
@@ -421,6 +444,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(
@@ -446,6 +470,7 @@ mod tests {
             &greeted(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(fixed.source, PromptSource::Cache);
@@ -455,6 +480,7 @@ mod tests {
             &greeted(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(
@@ -469,6 +495,7 @@ mod tests {
             &greeted(1),
             "CA2",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(found.source, PromptSource::Prebuilt);
@@ -486,6 +513,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(fixed.source, PromptSource::Prebuilt);
@@ -495,6 +523,7 @@ mod tests {
             &acme(1),
             "CA1",
             Direction::Outbound,
+            None,
         )
         .await;
         assert_eq!(buggy.source, PromptSource::Cache);

@@ -14,7 +14,7 @@ use crate::direction::Direction;
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, TenantPath};
 use crate::state::AppState;
-use crate::{prebuild, tenant_resolution, twilio_request};
+use crate::{caller_context, prebuild, tenant_resolution, twilio_request};
 
 /// Escapes a value for an XML attribute.
 fn xml_attr(value: &str) -> String {
@@ -115,8 +115,13 @@ fn answer(
         &call_sid,
     );
 
+    let caller = caller_context::caller_phone(&params, direction);
+    if let Some(phone) = caller {
+        caller_context::remember(state, &call_sid, phone);
+    }
+    let notes = caller_context::notes_for(state, &tenant.slug, caller);
     // Pre-built in the background like the seed, so the TwiML answer is not delayed.
-    prebuild::start(state, &call_sid, tenant, direction);
+    prebuild::start(state, &call_sid, tenant, direction, notes);
     Ok(([(header::CONTENT_TYPE, "text/xml")], twiml).into_response())
 }
 
