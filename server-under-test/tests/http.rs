@@ -210,6 +210,55 @@ async fn completed_callback_clears_a_call_whose_stream_never_connected() {
     assert_eq!(app.fixture_state().await["registry_entries"], 0);
 }
 
+#[tokio::test]
+async fn contact_fixture_needs_the_token_a_known_tenant_an_e164_phone_and_only_notes() {
+    let app = app_with_acme().await;
+    let notes = json!({"notes": "Prefers mornings."});
+    let stored = app
+        .fixture_put_contact("acme", "+14155551234", &notes)
+        .await;
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    assert_eq!(
+        stored.json(),
+        json!({"tenant": "acme", "phone": "+14155551234", "notes": "Prefers mornings."})
+    );
+    // A percent-encoded plus is the same number.
+    let encoded = app
+        .fixture_put_contact("acme", "%2B14155551234", &notes)
+        .await;
+    assert_eq!(encoded.status, 200, "{}", encoded.text);
+    assert_eq!(
+        app.fixture_put_contact("nobody", "+14155551234", &notes)
+            .await
+            .status,
+        404
+    );
+    for bad_phone in ["14155551234", "+1415555123456789", "+1..%2F", "%2B"] {
+        let refused = app.fixture_put_contact("acme", bad_phone, &notes).await;
+        assert_eq!(refused.status, 400, "{bad_phone}: {}", refused.text);
+        assert!(
+            refused.json()["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("E.164")
+        );
+    }
+    let typo = app
+        .fixture_put_contact("acme", "+14155551234", &json!({"note": "x"}))
+        .await;
+    assert_eq!(typo.status, 400);
+    assert!(
+        typo.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unknown field `note`")
+    );
+    let unauthorized = app
+        .put_raw("/fixtures/tenants/acme/contacts/+14155551234", "nope", "{}")
+        .await;
+    assert_eq!(unauthorized.status, 401);
+}
+
 /// Slugs that break the rule, as they are written in a URL path, with what is wrong with them.
 fn bad_slugs() -> Vec<(&'static str, String)> {
     vec![

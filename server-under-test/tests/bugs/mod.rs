@@ -6,6 +6,7 @@
 //! many `session.update`s it gets, when the AI session opens and how the call ends. The tests run
 //! on a paused clock, so the seconds and minutes they wait are virtual.
 
+mod caller;
 mod prebuild;
 mod prompts;
 mod session;
@@ -17,7 +18,9 @@ use serde_json::json;
 use server_under_test::realtime_event::ClientEvent;
 use server_under_test::{Bug, Config};
 
-use crate::common::{AiRecorder, TestApp, config, paused_runtime, spawn_with_recording_ai};
+use crate::common::{
+    AiRecorder, StreamingCall, TestApp, config, paused_runtime, spawn_with_recording_ai,
+};
 
 const ACME_IN: &str = "You are the front desk of Acme Dental. We are open Monday to Friday.";
 const ACME_OUT: &str = "You are calling Acme Dental patients to confirm tomorrow's appointment.";
@@ -88,6 +91,11 @@ async fn place(
     call_sid: &str,
 ) -> Seen {
     let call = app.place_answered_call(route, tenant, call_sid).await;
+    observe(app, ai, call).await
+}
+
+/// What the model saw of `call`, which has been placed; hangs it up.
+async fn observe(app: &TestApp, ai: &mut AiRecorder, call: StreamingCall) -> Seen {
     let started_at = call.started_at;
     let first = ai.next_session_update().await;
     call.hang_up().await;

@@ -12,6 +12,11 @@ use super::app::TestApp;
 use super::media::MediaStream;
 use super::requests::{Answer, params};
 
+/// The person on the line unless a test names one.
+const DEFAULT_CALLER: &str = "+14155551234";
+/// The tenant's Twilio number.
+const BUSINESS_NUMBER: &str = "+15005550006";
+
 /// How long a call waits for the server to close its stream.
 const CLOSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -45,11 +50,24 @@ pub(crate) struct StreamingCall {
 impl TestApp {
     /// The voice webhook `/twiml/{route}/{tenant}` ("incoming" or "outbound") for `call_sid`.
     pub(crate) async fn answer_call(&self, route: &str, tenant: &str, call_sid: &str) -> Answer {
-        let form = params(&[
-            ("CallSid", call_sid),
-            ("From", "+14155551234"),
-            ("To", "+15005550006"),
-        ]);
+        self.answer_call_with(route, tenant, call_sid, DEFAULT_CALLER)
+            .await
+    }
+
+    /// The voice webhook for a call with `caller`, the person on the line: `From` when they
+    /// call in, `To` when the tenant calls them.
+    pub(crate) async fn answer_call_with(
+        &self,
+        route: &str,
+        tenant: &str,
+        call_sid: &str,
+        caller: &str,
+    ) -> Answer {
+        let (from, to) = match route {
+            "outbound" => (BUSINESS_NUMBER, caller),
+            _ => (caller, BUSINESS_NUMBER),
+        };
+        let form = params(&[("CallSid", call_sid), ("From", from), ("To", to)]);
         self.post_signed(&format!("/twiml/{route}/{tenant}"), &form)
             .await
     }
@@ -83,7 +101,19 @@ impl TestApp {
         tenant: &str,
         call_sid: &str,
     ) -> StreamingCall {
-        let answer = self.answer_call(route, tenant, call_sid).await;
+        self.place_call_with(route, tenant, call_sid, DEFAULT_CALLER)
+            .await
+    }
+
+    /// [`TestApp::place_answered_call`] with `caller` on the line.
+    pub(crate) async fn place_call_with(
+        &self,
+        route: &str,
+        tenant: &str,
+        call_sid: &str,
+        caller: &str,
+    ) -> StreamingCall {
+        let answer = self.answer_call_with(route, tenant, call_sid, caller).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         self.start_stream(call_sid, stream_parameters(&answer.text))
             .await

@@ -16,5 +16,5 @@ pub(crate) use app::{
     FIXTURE_TOKEN, TOKEN, TestApp, config, paused_runtime, spawn_app, spawn_app_with,
     spawn_with_hanging_ai,
 };
-pub(crate) use calls::stream_parameters;
+pub(crate) use calls::{StreamingCall, stream_parameters};
 pub(crate) use requests::{params, sign};

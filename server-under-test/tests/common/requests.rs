@@ -137,6 +137,31 @@ impl TestApp {
         answer.json()
     }
 
+    /// `PUT /fixtures/tenants/{tenant}/contacts/{raw_phone}` with `body`; `raw_phone` goes into
+    /// the URL as written.
+    pub(crate) async fn fixture_put_contact(
+        &self,
+        tenant: &str,
+        raw_phone: &str,
+        body: &Value,
+    ) -> Answer {
+        let path = format!("/fixtures/tenants/{tenant}/contacts/{raw_phone}");
+        let request = self
+            .client
+            .put(self.url(&path))
+            .bearer_auth(FIXTURE_TOKEN)
+            .json(body);
+        Answer::read(request.send().await.unwrap()).await
+    }
+
+    /// Stores the notes `tenant` keeps about the caller at `phone`; fails the test unless the
+    /// server answers 200.
+    pub(crate) async fn put_contact(&self, tenant: &str, phone: &str, notes: &str) {
+        let body = serde_json::json!({ "notes": notes });
+        let answer = self.fixture_put_contact(tenant, phone, &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+
     /// `GET /fixtures/state`: the residual-state counters.
     pub(crate) async fn fixture_state(&self) -> Value {
         self.get("/fixtures/state", Some(FIXTURE_TOKEN))
