@@ -4,17 +4,12 @@
 //! sibling test competes for the CPU while the two runs happen (see ARCHITECTURE.md, "Virtual
 //! time").
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "common/callsim.rs"]
+mod callsim_binary;
 
-fn callsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_callsim"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env("CI", "true")
-        .output()
-        .expect("callsim runs")
-}
+use std::path::PathBuf;
+
+use callsim_binary::callsim;
 
 const SCENARIOS: &[&str] = &[
     "scenarios/seed/inbound-empty-ai-prompt.yaml",
@@ -34,7 +29,7 @@ fn two_runs_write_identical_json_reports() {
     for path in &paths {
         let mut args = vec!["run", "--jobs", "1", "--json", path.to_str().unwrap()];
         args.extend_from_slice(SCENARIOS);
-        let out = callsim(&args);
+        let out = callsim().args(&args).output().expect("callsim runs");
         assert_eq!(
             out.status.code(),
             Some(0),

@@ -1,6 +1,9 @@
 //! `callsim run --target` and `callsim certify --target` against the real `call-server` binary,
 //! started as a separate process on port 0, in real time.
 
+#[path = "common/callsim.rs"]
+mod callsim_binary;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -8,13 +11,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use callsim_binary::{callsim, repo};
+
 const TWILIO_TOKEN: &str = "external-test-token";
 const ACCOUNT_SID: &str = "AC22222222222222222222222222222222";
 const FIXTURE_TOKEN: &str = "external-fixture-token";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The `call-server` binary beside `callsim` (cargo builds both for `cargo test --workspace`);
 /// built on demand when only this package's tests were asked for.
@@ -39,6 +43,7 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A `call-server` process, killed when dropped.
 struct Server {
     child: Child,
     port: u16,
@@ -51,6 +56,8 @@ impl Drop for Server {
     }
 }
 
+/// Starts `call-server` with `profile` and `extra` flags, pointed at callsim's fakes on
+/// `ai_port` and `twilio_port`, and waits for its `listening on` line.
 fn start_server(profile: &str, ai_port: u16, twilio_port: u16, extra: &[&str]) -> Server {
     let mut child = Command::new(call_server_binary())
         .args([
@@ -98,6 +105,7 @@ fn start_server(profile: &str, ai_port: u16, twilio_port: u16, extra: &[&str]) -
     Server { child, port }
 }
 
+/// The target file callsim reads for the server's public URL, fixture token and Twilio account.
 fn target_file(dir: &Path) -> PathBuf {
     let path = dir.join("target.yaml");
     std::fs::write(
@@ -110,20 +118,66 @@ fn target_file(dir: &Path) -> PathBuf {
     path
 }
 
-fn callsim(args: &[&str], server: &Server, ai_port: u16, twilio_port: u16, dir: &Path) -> Output {
-    let target = format!("http://127.0.0.1:{}", server.port);
-    let config = target_file(dir);
-    Command::new(env!("CARGO_BIN_EXE_callsim"))
-        .args(args)
-        .args(["--target", &target, "--target-config"])
-        .arg(&config)
-        .args(["--ai-listen", &format!("127.0.0.1:{ai_port}")])
-        .args(["--twilio-listen", &format!("127.0.0.1:{twilio_port}")])
-        .args(["--wall-limit", "120"])
-        .current_dir(repo())
-        .env("CI", "true")
-        .output()
-        .expect("callsim runs")
+/// A running `call-server` and the ports callsim's mock AI and fake Twilio will listen on, which
+/// the server was told about at start.
+struct ExternalTarget {
+    server: Server,
+    ai_port: u16,
+    twilio_port: u16,
+    dir: TempDir,
+}
+
+/// What `callsim` printed and how it exited.
+struct Run {
+    code: Option<i32>,
+    printed: String,
+}
+
+/// What `callsim certify` printed and wrote as its JSON result.
+struct Certification {
+    run: Run,
+    result: Value,
+}
+
+impl ExternalTarget {
+    fn start(profile: &str, extra: &[&str]) -> Self {
+        let (ai_port, twilio_port) = (free_port(), free_port());
+        Self {
+            server: start_server(profile, ai_port, twilio_port, extra),
+            ai_port,
+            twilio_port,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Runs `callsim <args>` against this target, with real time and a wall-clock limit.
+    fn callsim(&self, args: &[&str]) -> Run {
+        let target = format!("http://127.0.0.1:{}", self.server.port);
+        let out = callsim()
+            .args(args)
+            .args(["--target", &target, "--target-config"])
+            .arg(target_file(self.dir.path()))
+            .args(["--ai-listen", &format!("127.0.0.1:{}", self.ai_port)])
+            .args([
+                "--twilio-listen",
+                &format!("127.0.0.1:{}", self.twilio_port),
+            ])
+            .args(["--wall-limit", "120"])
+            .output()
+            .expect("callsim runs");
+        Run {
+            code: out.status.code(),
+            printed: text(&out),
+        }
+    }
+
+    /// Runs `callsim certify` against this target and reads its JSON result.
+    fn certify(&self) -> Certification {
+        let json = self.dir.path().join("cert.json");
+        let run = self.callsim(&["certify", "--json", json.to_str().unwrap()]);
+        let result = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        Certification { run, result }
+    }
 }
 
 fn text(out: &Output) -> String {
@@ -134,50 +188,30 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn certification(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn run_and_certify_pass_against_the_fixed_server() {
-    let (ai, tw) = (free_port(), free_port());
-    let server = start_server("fixed", ai, tw, &[]);
-    let dir = tempfile::tempdir().unwrap();
+    let target = ExternalTarget::start("fixed", &[]);
 
-    let out = callsim(
-        &[
-            "run",
-            "scenarios/seed/inbound-empty-ai-prompt.yaml",
-            "scenarios/security/unsigned-stream.yaml",
-        ],
-        &server,
-        ai,
-        tw,
-        dir.path(),
-    );
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{printed}");
+    let run = target.callsim(&[
+        "run",
+        "scenarios/seed/inbound-empty-ai-prompt.yaml",
+        "scenarios/security/unsigned-stream.yaml",
+    ]);
+    let printed = &run.printed;
+    assert_eq!(run.code, Some(0), "{printed}");
     assert!(
-        printed.contains(&format!("ws://127.0.0.1:{ai}/v1/realtime")),
+        printed.contains(&format!("ws://127.0.0.1:{}/v1/realtime", target.ai_port)),
         "{printed}"
     );
     assert!(printed.contains("2 passed, 0 failed"), "{printed}");
 
-    let json = dir.path().join("cert.json");
-    let out = callsim(
-        &["certify", "--json", json.to_str().unwrap()],
-        &server,
-        ai,
-        tw,
-        dir.path(),
-    );
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{printed}");
+    let Certification { run, result } = target.certify();
+    let printed = &run.printed;
+    assert_eq!(run.code, Some(0), "{printed}");
     assert!(
         printed.contains("CERTIFIED: twilio-media-streams-realtime/v1"),
         "{printed}"
     );
-    let result = certification(&json);
     assert_eq!(result["certified"], true);
     assert_eq!(result["profile_id"], "twilio-media-streams-realtime/v1");
     assert_eq!(result["pack_sha256"].as_str().unwrap().len(), 64);
@@ -185,36 +219,26 @@ fn run_and_certify_pass_against_the_fixed_server() {
         result["target"]
             .as_str()
             .unwrap()
-            .contains(&server.port.to_string())
+            .contains(&target.server.port.to_string())
     );
 }
 
 #[test]
 fn certify_fails_against_the_legacy_server_and_names_the_requirement() {
-    let (ai, tw) = (free_port(), free_port());
-    let server = start_server("legacy", ai, tw, &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("cert.json");
-    let out = callsim(
-        &["certify", "--json", json.to_str().unwrap()],
-        &server,
-        ai,
-        tw,
-        dir.path(),
-    );
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{printed}");
+    let target = ExternalTarget::start("legacy", &[]);
+    let Certification { run, result } = target.certify();
+    let printed = &run.printed;
+    assert_eq!(run.code, Some(1), "{printed}");
     assert!(
         printed.contains(
             "NOT CERTIFIED: failed mandatory requirement(s): prompt.no-cross-direction-fallback"
         ),
         "{printed}"
     );
-    let result = certification(&json);
     assert_eq!(result["certified"], false);
     assert_eq!(
         result["failed_requirements"],
-        serde_json::json!(["prompt.no-cross-direction-fallback"])
+        json!(["prompt.no-cross-direction-fallback"])
     );
     let failed = result["requirements"]
         .as_array()
@@ -231,23 +255,13 @@ fn certify_fails_against_the_legacy_server_and_names_the_requirement() {
 
 #[test]
 fn certify_fails_the_signature_requirements_when_validation_is_off() {
-    let (ai, tw) = (free_port(), free_port());
-    let server = start_server("fixed", ai, tw, &["--insecure-skip-signature-validation"]);
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("cert.json");
-    let out = callsim(
-        &["certify", "--json", json.to_str().unwrap()],
-        &server,
-        ai,
-        tw,
-        dir.path(),
-    );
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{printed}");
-    let result = certification(&json);
+    let target = ExternalTarget::start("fixed", &["--insecure-skip-signature-validation"]);
+    let Certification { run, result } = target.certify();
+    let printed = &run.printed;
+    assert_eq!(run.code, Some(1), "{printed}");
     assert_eq!(
         result["failed_requirements"],
-        serde_json::json!(["signatures.webhook", "signatures.stream"]),
+        json!(["signatures.webhook", "signatures.stream"]),
         "{printed}"
     );
 }
