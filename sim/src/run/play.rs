@@ -181,5 +181,17 @@ async fn provision(
     if !resp.status().is_success() {
         return Err(fail(format!("HTTP {}", resp.status())));
     }
+    for (phone, notes) in &tenant.contacts {
+        // `+` in a path is literal, but encoded it survives every router's decoding the same way.
+        let contact_url = format!("{url}/contacts/{}", phone.replace('+', "%2B"));
+        let mut req = http.put(&contact_url).json(&json!({ "notes": notes }));
+        if let Some(token) = &endpoints.fixture_token {
+            req = req.bearer_auth(token);
+        }
+        let answer = req.send().await.map_err(|e| fail(e.to_string()))?;
+        if !answer.status().is_success() {
+            return Err(fail(format!("contact {phone}: HTTP {}", answer.status())));
+        }
+    }
     Ok(resp.status().as_u16())
 }

@@ -552,6 +552,7 @@ mod tests {
                 greeting: None,
                 voice: None,
                 provision: true,
+                contacts: BTreeMap::new(),
             },
         );
         m

@@ -97,6 +97,10 @@ pub struct RawTenant {
     /// server has never heard of).
     #[serde(default)]
     pub provision: Option<bool>,
+    /// Caller-specific notes the tenant keeps, by the caller's E.164 number; a server that
+    /// supports them adds them to that caller's prompt, and to nobody else's.
+    #[serde(default)]
+    pub contacts: BTreeMap<String, String>,
 }
 
 /// A tenant edit at a time.

@@ -133,6 +133,9 @@ pub struct TenantPlan {
     /// heard of, to see what its calls get).
     #[serde(skip)]
     pub provision: bool,
+    /// Caller-specific notes by the caller's E.164 number.
+    #[serde(skip)]
+    pub contacts: BTreeMap<String, String>,
 }
 
 /// A tenant edit.

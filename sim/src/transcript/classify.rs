@@ -76,6 +76,7 @@ mod tests {
                 greeting: None,
                 voice: None,
                 provision: true,
+                contacts: std::collections::BTreeMap::new(),
             },
         }
     }

@@ -24,6 +24,13 @@ pub(super) fn tenants(
                 "tenant slugs may only use letters, digits, `-` and `_` (they appear in URLs)",
             ));
         }
+        if let Some(phone) = t.contacts.keys().find(|p| !is_e164(p)) {
+            return Err(loaded.error_at(
+                &format!("tenants.{slug}.contacts"),
+                &[slug, "contacts:", phone],
+                format!("contact `{phone}` is not an E.164 number ('+' and 1 to 15 digits)"),
+            ));
+        }
         tenants.insert(
             slug.clone(),
             TenantPlan {
@@ -33,6 +40,7 @@ pub(super) fn tenants(
                 greeting: t.greeting.clone(),
                 voice: t.voice.clone(),
                 provision: t.provision.unwrap_or(true),
+                contacts: t.contacts.clone(),
             },
         );
     }
@@ -76,4 +84,11 @@ pub(super) fn tenants(
         });
     }
     Ok((tenants, tenant_changes))
+}
+
+/// `+` followed by 1 to 15 digits, as Twilio writes phone numbers.
+fn is_e164(phone: &str) -> bool {
+    phone
+        .strip_prefix('+')
+        .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -5,6 +5,7 @@
 use super::context::{Context, ServedSession, other, prompt_for};
 use super::{Finding, quote, secs};
 use crate::realtime::DEFAULT_INSTRUCTIONS;
+use crate::scenario::plan::CallDirection;
 
 /// The instructions carry the call's own tenant's prompt for its direction and nothing foreign.
 pub(super) const OWN_PROMPT: &str = "prompt.own-tenant-and-direction";
@@ -42,6 +43,21 @@ fn allowed_and_foreign<'a>(
                 format!("tenant {}'s {} prompt", rev.tenant, direction.as_str())
             };
             foreign.push((label, text));
+        }
+    }
+    // Another caller's private notes, of any tenant, never reach this call.
+    let party = match call.direction {
+        CallDirection::Inbound => &call.from,
+        CallDirection::Outbound => &call.to,
+    };
+    for rev in &ctx.art.revisions {
+        for (phone, notes) in &rev.settings.contacts {
+            if phone != party && !notes.trim().is_empty() {
+                foreign.push((
+                    format!("the private notes of caller {phone}"),
+                    notes.as_str(),
+                ));
+            }
         }
     }
     (own, foreign)
