@@ -42,11 +42,7 @@ pub enum Failure {
     #[error(transparent)]
     Harness(#[from] HarnessError),
     /// It ran past the wall-clock limit.
-    #[error(
-        "scenario exceeded the wall-clock limit of {}s (a component never yielded); raise it \
-         with --wall-limit if the scenario is meant to be this slow",
-        .0.as_secs()
-    )]
+    #[error("{}", GuardError::WallClock(*.0))]
     WallClock(Duration),
     /// A thread of the harness panicked, or none could be started.
     #[error("{0}")]
