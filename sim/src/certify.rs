@@ -177,6 +177,21 @@ pub struct CertificationResult {
     pub results_sha256: String,
 }
 
+/// Profile v1 is frozen: its verdicts are those of its own assertions, as when it was released.
+/// The built-in invariants, which came later, stay in the transcript as findings but do not
+/// change a v1 requirement's outcome.
+fn frozen_verdict(mut run: ScenarioRun) -> ScenarioRun {
+    let report = &mut run.report;
+    report
+        .assertions
+        .retain(|a| !a.path.starts_with("invariant "));
+    if report.outcome == Outcome::Failed && report.assertions.iter().all(|a| a.passed) {
+        report.outcome = Outcome::Passed;
+        report.passed_runs = report.runs;
+    }
+    run
+}
+
 /// Runs every requirement's scenario against the target; calls `each` after each one.
 pub fn certify(
     pack: &Pack,
@@ -203,6 +218,7 @@ pub fn certify(
             Ok(plan) => run_loaded(&file, plan, opts),
             Err(e) => error_run(&file, req.title.clone(), e.into(), Duration::ZERO),
         };
+        let run = frozen_verdict(run);
         each(req, &run);
         results.push(RequirementResult {
             id: req.id.clone(),
@@ -251,6 +267,58 @@ pub fn as_run_report(result: &CertificationResult, runs: &[ScenarioRun]) -> RunR
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_with(assertions: Vec<AssertionResult>) -> ScenarioRun {
+        let passed = assertions.iter().all(|a| a.passed);
+        ScenarioRun {
+            report: crate::report::ScenarioReport {
+                name: "prompt.direction".into(),
+                file: "certification/v1/prompt-direction.yaml".into(),
+                title: String::new(),
+                tags: Vec::new(),
+                outcome: if passed {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                },
+                assertions,
+                error: None,
+                runs: 1,
+                passed_runs: u32::from(passed),
+                transcript: None,
+            },
+            plan: None,
+            audio: std::collections::BTreeMap::new(),
+            wall: Duration::ZERO,
+            failure: None,
+        }
+    }
+
+    fn assertion(path: &str, passed: bool) -> AssertionResult {
+        AssertionResult {
+            path: path.into(),
+            passed,
+            expected: String::new(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn v1_verdicts_ignore_the_later_invariants_but_keep_their_own_failures() {
+        let only_invariant = run_with(vec![
+            assertion("calls.caller.status", true),
+            assertion("invariant timing.ai-session-opens-promptly", false),
+        ]);
+        let frozen = frozen_verdict(only_invariant);
+        assert_eq!(frozen.report.outcome, Outcome::Passed);
+        assert_eq!(frozen.report.assertions.len(), 1);
+
+        let own_failure = run_with(vec![
+            assertion("calls.caller.status", false),
+            assertion("invariant timing.ai-session-opens-promptly", false),
+        ]);
+        assert_eq!(frozen_verdict(own_failure).report.outcome, Outcome::Failed);
+    }
 
     #[test]
     fn bundled_pack_is_complete_and_hashes_stably() {
