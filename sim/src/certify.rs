@@ -15,7 +15,7 @@ use crate::report::{Outcome, RunReport};
 use crate::scenario::expect::AssertionResult;
 use crate::scenario::load::parse_str;
 use crate::scenario::validate::build_plan;
-use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, run_loaded};
+use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, is_invariant, run_loaded};
 
 /// File name of a pack's manifest.
 pub const MANIFEST_FILE: &str = "profile.yaml";
@@ -182,9 +182,7 @@ pub struct CertificationResult {
 /// change a v1 requirement's outcome.
 fn frozen_verdict(mut run: ScenarioRun) -> ScenarioRun {
     let report = &mut run.report;
-    report
-        .assertions
-        .retain(|a| !a.path.starts_with("invariant "));
+    report.assertions.retain(|a| !is_invariant(a));
     if report.outcome == Outcome::Failed && report.assertions.iter().all(|a| a.passed) {
         report.outcome = Outcome::Passed;
         report.passed_runs = report.runs;

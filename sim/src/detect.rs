@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::report::Outcome;
 use crate::run::{Profile, ReferenceBug, Target};
-use crate::suite::{RunOptions, ScenarioFile, run_file};
+use crate::suite::{RunOptions, ScenarioFile, is_invariant, run_file};
 
 /// What happened to one injected bug.
 #[derive(Debug, Clone, Serialize)]
@@ -128,7 +128,7 @@ fn first_failure(report: &crate::report::ScenarioReport) -> Option<String> {
     let failed: Vec<_> = report.assertions.iter().filter(|a| !a.passed).collect();
     failed
         .iter()
-        .find(|a| a.path.starts_with("invariant "))
+        .find(|a| is_invariant(a))
         .map(|a| format!("{}: {}", a.path, a.message))
         .or_else(|| {
             failed.first().map(|a| {

@@ -134,6 +134,15 @@ pub fn evaluate_all(plan: &Plan, transcript: &Transcript) -> Vec<AssertionResult
         .collect()
 }
 
+/// The path prefix that marks an assertion result as a built-in invariant's finding.
+const INVARIANT_PREFIX: &str = "invariant ";
+
+/// Whether an assertion result is a built-in invariant's finding rather than a scenario's own
+/// assertion.
+pub fn is_invariant(a: &AssertionResult) -> bool {
+    a.path.starts_with(INVARIANT_PREFIX)
+}
+
 /// The built-in invariants' findings as assertion results: an unwaived finding fails its
 /// scenario like a failed assertion; a waived one passes and keeps its reason in `expected`.
 pub fn invariant_results(findings: &[Finding]) -> Vec<AssertionResult> {
@@ -141,13 +150,13 @@ pub fn invariant_results(findings: &[Finding]) -> Vec<AssertionResult> {
         .iter()
         .map(|f| match &f.waived {
             None => AssertionResult {
-                path: format!("invariant {}", f.invariant),
+                path: format!("{INVARIANT_PREFIX}{}", f.invariant),
                 passed: false,
                 expected: invariant_text(&f.invariant).to_string(),
                 message: f.message.clone(),
             },
             Some(reason) => AssertionResult {
-                path: format!("invariant {}", f.invariant),
+                path: format!("{INVARIANT_PREFIX}{}", f.invariant),
                 passed: true,
                 expected: format!("waived: {reason}"),
                 message: f.message.clone(),

@@ -15,7 +15,7 @@ use crate::report::Outcome;
 use crate::scenario::duration::format_duration;
 use crate::scenario::expect::AssertionResult;
 use crate::shorten::{is_shortened, shorten_line, shorten_lines};
-use crate::suite::ScenarioRun;
+use crate::suite::{ScenarioRun, is_invariant};
 
 /// Follows every line that holds a shortened value: the transcripts in the reports hold the
 /// values in full.
@@ -138,7 +138,7 @@ fn with_pointer(line: String) -> String {
 /// The lines of one failed assertion: what was expected, then why it failed.
 fn failure_lines(a: &AssertionResult) -> Vec<String> {
     // A built-in invariant's message is its whole story: the call, the time and the text.
-    if a.path.starts_with("invariant ") {
+    if is_invariant(a) {
         return bounded_lines(&format!("✗ {}: {}", a.path, a.message), "      ");
     }
     let mut head = format!(
@@ -195,11 +195,7 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
     }
     // A waived invariant is printed with its reason, so a waiver never hides silently.
     if !quiet {
-        for a in r
-            .assertions
-            .iter()
-            .filter(|a| a.passed && a.path.starts_with("invariant "))
-        {
+        for a in r.assertions.iter().filter(|a| a.passed && is_invariant(a)) {
             lines.extend(bounded_lines(
                 &format!("~ {} ({}): {}", a.path, a.expected, a.message),
                 "      ",
