@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::declarations::Declarations;
 use crate::realtime::SessionRecord;
 use crate::scenario::plan::TenantPlan;
 use crate::twilio::CallRecord;
@@ -40,6 +41,8 @@ pub struct RunArtifacts {
     pub target: String,
     /// Panics of tasks on the run's runtime (in-process: the server under test's tasks).
     pub panics: Vec<PanicRecord>,
+    /// What the target declares (the bounds the invariants hold it to).
+    pub declared: Declarations,
 }
 
 /// A task that panicked during the run.

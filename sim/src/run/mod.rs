@@ -1,7 +1,8 @@
 //! Running a plan against a target: `Plan` × `Target` → [`RunArtifacts`].
 //!
 //! - `target`: what a run drives (the reference server in-process or a server at a URL) and its
-//!   [`Endpoints`]; `target_file`: the vendor's target file.
+//!   [`Endpoints`]; `target_file`: the vendor's target file; `declarations`: the capabilities
+//!   and bounds a target declares.
 //! - `wiring`: a plan translated into what the fakes take.
 //! - `fakes`: starting the mock AI, the fake Twilio REST API and the fault endpoint.
 //! - `in_process`: starting the reference server (the only file that names it).
@@ -11,6 +12,7 @@
 
 mod artifacts;
 mod collect;
+mod declarations;
 mod error;
 mod fakes;
 mod guard;
@@ -22,6 +24,10 @@ mod target_file;
 mod wiring;
 
 pub use artifacts::{PanicRecord, RunArtifacts, TenantRevision};
+pub use declarations::{
+    DEFAULT_PROMPT_FRESHNESS, DEFAULT_SESSION_OPEN_WITHIN, Declarations, MAX_PROMPT_FRESHNESS,
+    MAX_SESSION_OPEN_WITHIN,
+};
 pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
 pub use in_process::{ReferenceBug, reference_bugs};

@@ -114,6 +114,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         simulated_ms,
         target: target.describe(),
         panics: Vec::new(),
+        declared: target.declarations(),
     })
 }
 

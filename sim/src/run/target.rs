@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::declarations::Declarations;
 pub use crate::scenario::plan::Profile;
 
 /// The account SID the fake Twilio uses unless a target file says otherwise.
@@ -59,6 +60,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// What the target declares: the reference server declares every capability it has.
+    pub fn declarations(&self) -> Declarations {
+        match self {
+            Target::InProcess { .. } => Declarations::REFERENCE,
+            Target::External(t) => t.declares,
+        }
+    }
+}
+
 /// Where the target's endpoints are and what it is configured with, as the harness sees them;
 /// the same type for the in-process reference server and for a server at a URL.
 #[derive(Debug, Clone)]
@@ -98,4 +109,6 @@ pub struct ExternalTarget {
     pub twilio_listen: SocketAddr,
     /// Longest a single scenario may take (real time).
     pub scenario_timeout: Option<Duration>,
+    /// What the server declares about itself (the target file's `declares:`).
+    pub declares: Declarations,
 }

@@ -8,6 +8,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use std::time::Duration;
+
+use super::declarations::{Declarations, MAX_PROMPT_FRESHNESS, MAX_SESSION_OPEN_WITHIN};
 use super::target::{DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Endpoints, ExternalTarget};
 use crate::scenario::ScenarioError;
 use crate::scenario::duration::HumanDuration;
@@ -34,6 +37,27 @@ pub(super) struct RawTargetFile {
     /// Per-scenario timeout.
     #[serde(default)]
     pub(super) scenario_timeout: Option<HumanDuration>,
+    /// What the server declares about itself.
+    #[serde(default)]
+    pub(super) declares: Option<RawDeclares>,
+}
+
+/// The `declares:` section: capabilities and bounds the server promises.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeclares {
+    /// Places outbound calls.
+    #[serde(default)]
+    pub(super) outbound: bool,
+    /// Puts a caller's notes into that caller's prompt.
+    #[serde(default)]
+    pub(super) caller_context: bool,
+    /// How soon an edited prompt reaches new AI sessions.
+    #[serde(default)]
+    pub(super) prompt_freshness: Option<HumanDuration>,
+    /// How soon the AI session opens after the stream starts.
+    #[serde(default)]
+    pub(super) session_open_within: Option<HumanDuration>,
 }
 
 /// Paths of the target.
@@ -175,11 +199,101 @@ impl ExternalTarget {
                 .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
             rewrites,
         };
+        let declares = declarations(file, raw.declares.as_ref(), endpoints.fixture_url.is_some())?;
         Ok(ExternalTarget {
+            declares,
             endpoints,
             ai_listen,
             twilio_listen,
             scenario_timeout: raw.scenario_timeout.map(|d| d.get()),
         })
+    }
+}
+
+/// The target's declarations, each bound checked against what callsim can judge.
+fn declarations(
+    file: Option<&Path>,
+    raw: Option<&RawDeclares>,
+    fixtures: bool,
+) -> Result<Declarations, ScenarioError> {
+    let mut declared = Declarations::undeclared(fixtures);
+    let Some(raw) = raw else {
+        return Ok(declared);
+    };
+    declared.outbound = raw.outbound;
+    declared.caller_context = raw.caller_context;
+    let bounded = |value: Option<&HumanDuration>, default, max: Duration, key: &str| {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        if value.get() > max {
+            return Err(ScenarioError::Invalid {
+                file: file.map(Path::to_path_buf).unwrap_or_default(),
+                location: None,
+                key: format!("declares.{key}"),
+                message: format!(
+                    "{value:?} is longer than callsim can check (at most {}s)",
+                    max.as_secs()
+                ),
+            });
+        }
+        Ok(value.get())
+    };
+    declared.prompt_freshness = bounded(
+        raw.prompt_freshness.as_ref(),
+        declared.prompt_freshness,
+        MAX_PROMPT_FRESHNESS,
+        "prompt_freshness",
+    )?;
+    declared.session_open_within = bounded(
+        raw.session_open_within.as_ref(),
+        declared.session_open_within,
+        MAX_SESSION_OPEN_WITHIN,
+        "session_open_within",
+    )?;
+    Ok(declared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target_with(yaml: &str) -> Result<ExternalTarget, ScenarioError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("target.yaml");
+        std::fs::write(&path, yaml).expect("written");
+        let listen: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        ExternalTarget::new("http://127.0.0.1:9", Some(&path), listen, listen)
+    }
+
+    #[test]
+    fn without_declarations_a_target_claims_no_optional_capability() {
+        let target = target_with("public_url: https://calls.example\n").expect("valid");
+        assert_eq!(target.declares, Declarations::undeclared(false));
+        assert!(!target.declares.outbound);
+        let with_fixtures = target_with("fixtures: { token: T }\n").expect("valid");
+        assert!(with_fixtures.declares.fixtures);
+    }
+
+    #[test]
+    fn declarations_are_read_and_their_bounds_checked() {
+        let target = target_with(
+            "declares:\n  outbound: true\n  prompt_freshness: 5s\n  session_open_within: 2s\n",
+        )
+        .expect("valid");
+        assert!(target.declares.outbound);
+        assert!(!target.declares.caller_context);
+        assert_eq!(target.declares.prompt_freshness, Duration::from_secs(5));
+        assert_eq!(target.declares.session_open_within, Duration::from_secs(2));
+
+        let err = target_with("declares: { prompt_freshness: 30s }\n")
+            .expect_err("too slow to check")
+            .to_string();
+        assert!(err.contains("declares.prompt_freshness"), "{err}");
+        assert!(err.contains("at most 10s"), "{err}");
+        let err = target_with("declares: { outbond: true }\n")
+            .expect_err("typo")
+            .to_string();
+        assert!(err.contains("outbond"), "{err}");
     }
 }

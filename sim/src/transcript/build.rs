@@ -328,6 +328,7 @@ mod tests {
             simulated_ms: 0,
             target: "test".into(),
             panics: Vec::new(),
+            declared: crate::run::Declarations::REFERENCE,
         };
         let t = build_transcript(&plan, &art);
         assert_eq!(t.calls.len(), 1);

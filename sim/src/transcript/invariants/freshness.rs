@@ -9,11 +9,11 @@ use super::{Finding, secs};
 /// A session configured after an edit carries the edited prompt.
 pub(super) const FRESH: &str = "prompt.fresh-after-edit";
 
-/// How long an edit may take to reach new sessions: the fixture API answers before the edit is
-/// visible to a call that is being set up at that very instant.
-const GRACE_MS: u64 = 1_000;
-
+/// How long an edit may take to reach new sessions is the target's declared prompt freshness
+/// (1 s unless declared): the fixture API answers before the edit is visible to a call that is
+/// being set up at that very instant.
 pub(super) fn fresh(ctx: &Context<'_>) -> Vec<Finding> {
+    let grace_ms = ctx.art.declared.prompt_freshness_ms();
     let mut findings = Vec::new();
     for served in ctx.served_sessions() {
         let call = served.call;
@@ -36,7 +36,7 @@ pub(super) fn fresh(ctx: &Context<'_>) -> Vec<Finding> {
             let in_force = revisions
                 .iter()
                 .enumerate()
-                .rfind(|(_, (at, _))| at + GRACE_MS <= update.at_ms || *at == 0);
+                .rfind(|(_, (at, _))| at.saturating_add(grace_ms) <= update.at_ms || *at == 0);
             let Some((current, (edited_at, text))) = in_force else {
                 continue;
             };

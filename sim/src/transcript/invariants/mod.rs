@@ -41,7 +41,8 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ),
     (
         freshness::FRESH,
-        "a session configured after a tenant edits its prompt carries the edited prompt",
+        "a session configured after a tenant edits its prompt (plus the target's declared \
+         freshness, 1 s unless declared) carries the edited prompt",
     ),
     (
         config::ONE_CONFIG,
@@ -57,7 +58,8 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ),
     (
         timing::SESSION_OPENS,
-        "the AI session opens within 3 s of the Twilio stream's start",
+        "the AI session opens within the target's declared bound (3 s unless declared) of the \
+         Twilio stream's start",
     ),
     (panic::NO_PANIC, "no task of the server under test panicked"),
 ];

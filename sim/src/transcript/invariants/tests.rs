@@ -127,6 +127,7 @@ fn artifacts(plan: &Plan, sessions: Vec<SessionRecord>) -> RunArtifacts {
         simulated_ms: 10_000,
         target: "test".into(),
         panics: Vec::new(),
+        declared: crate::run::Declarations::REFERENCE,
     }
 }
 
@@ -340,4 +341,29 @@ fn every_invariant_id_is_known_and_unique() {
     ids.dedup();
     assert_eq!(ids.len(), INVARIANTS.len());
     assert!(!is_known("prompt.made-up"));
+}
+
+#[test]
+fn declared_bounds_set_the_timing_and_freshness_limits() {
+    let p = plan("");
+    let mut late = session(IN);
+    late.opened_at_ms = 4_000;
+    let mut patient = artifacts(&p, vec![late]);
+    patient.declared.session_open_within = std::time::Duration::from_secs(5);
+    assert_eq!(findings(&p, &patient, timing::SESSION_OPENS), []);
+    patient.declared.session_open_within = std::time::Duration::from_secs(2);
+    let f = findings(&p, &patient, timing::SESSION_OPENS);
+    assert!(f[0].message.contains("the target promises 2.0s"), "{f:?}");
+
+    let edited = "You are the front desk of Acme Dental, now open on Saturdays.";
+    let p = plan(&format!(
+        "tenant_changes:\n  - at: 1s\n    tenant: acme\n    inbound_prompt: \"{edited}\"\n"
+    ));
+    let mut stale = session(IN);
+    stale.updates[0].at_ms = 5_000;
+    let mut slow = artifacts(&p, vec![stale]);
+    slow.declared.prompt_freshness = std::time::Duration::from_secs(8);
+    assert_eq!(findings(&p, &slow, freshness::FRESH), []);
+    slow.declared.prompt_freshness = std::time::Duration::from_secs(3);
+    assert_eq!(findings(&p, &slow, freshness::FRESH).len(), 1);
 }

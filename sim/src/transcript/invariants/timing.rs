@@ -4,13 +4,12 @@
 use super::context::Context;
 use super::{Finding, secs};
 
-/// The AI session opens within [`LIMIT_MS`] of the stream's start.
+/// The AI session opens within the target's declared bound of the stream's start (3 s unless
+/// the target file declares `session_open_within`).
 pub(super) const SESSION_OPENS: &str = "timing.ai-session-opens-promptly";
 
-/// The longest a stream may wait for its AI session.
-const LIMIT_MS: u64 = 3_000;
-
 pub(super) fn session_opens(ctx: &Context<'_>) -> Vec<Finding> {
+    let limit_ms = ctx.art.declared.session_open_within_ms();
     let mut findings = Vec::new();
     for (i, record) in ctx.art.calls.iter().enumerate() {
         let Some(call) = ctx.plan.calls.iter().find(|c| c.name == record.label) else {
@@ -23,7 +22,7 @@ pub(super) fn session_opens(ctx: &Context<'_>) -> Vec<Finding> {
             continue;
         };
         let ended = stream.ended_at_ms.unwrap_or(u64::MAX);
-        if ended.saturating_sub(connected) < LIMIT_MS {
+        if ended.saturating_sub(connected) < limit_ms {
             // A stream shorter than the limit cannot show a late session.
             continue;
         }
@@ -35,7 +34,7 @@ pub(super) fn session_opens(ctx: &Context<'_>) -> Vec<Finding> {
             .filter(|(_, who)| **who == Some(i))
             .map(|(s, _)| s.opened_at_ms)
             .min();
-        let late = first.is_none_or(|opened| opened > connected + LIMIT_MS);
+        let late = first.is_none_or(|opened| opened > connected.saturating_add(limit_ms));
         if late {
             let when = first.map_or_else(|| "never".to_string(), |o| format!("at {}", secs(o)));
             findings.push(Finding::new(
@@ -43,11 +42,13 @@ pub(super) fn session_opens(ctx: &Context<'_>) -> Vec<Finding> {
                 Some(&call.name),
                 connected,
                 format!(
-                    "{} call `{}` to {}: the stream started at {} but the AI session opened {when}",
+                    "{} call `{}` to {}: the stream started at {} but the AI session opened \
+                     {when} (the target promises {})",
                     call.direction.as_str(),
                     call.name,
                     call.tenant,
-                    secs(connected)
+                    secs(connected),
+                    secs(limit_ms)
                 ),
             ));
         }
