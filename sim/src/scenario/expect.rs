@@ -41,6 +41,9 @@ pub enum Op {
     NotContains(String),
     /// Equal to a tenant setting (`same_as: tenant.acme.inbound_prompt`).
     SameAs(String, String),
+    /// Equal to the one value at another transcript path
+    /// (`same_as: ai.sessions[0].instructions`).
+    SameAsPath(String, Vec<Segment>),
     /// Contains a tenant setting.
     Includes(String, String),
     /// Does not contain a tenant setting.
@@ -196,8 +199,16 @@ pub fn parse_expectation(
                     },
                     "not_contains" => Op::NotContains(need_str()?),
                     "same_as" => {
-                        let (r, v) = tenant_ref(&need_str()?, tenants)?;
-                        Op::SameAs(r, v)
+                        let reference = need_str()?;
+                        if reference.starts_with("tenant.") {
+                            let (r, v) = tenant_ref(&reference, tenants)?;
+                            Op::SameAs(r, v)
+                        } else {
+                            let segments = parse_path(&reference).map_err(|e| {
+                                format!("`same_as` needs a tenant setting or a transcript path: {e}")
+                            })?;
+                            Op::SameAsPath(reference, segments)
+                        }
                     }
                     "includes" => {
                         let (r, v) = tenant_ref(&need_str()?, tenants)?;
@@ -339,7 +350,7 @@ fn describe(op: &Op) -> String {
         ),
         Op::Contains(s) => format!("contains {}", show(s)),
         Op::NotContains(s) => format!("does not contain {s:?}"),
-        Op::SameAs(r, _) => format!("same as {r}"),
+        Op::SameAs(r, _) | Op::SameAsPath(r, _) => format!("same as {r}"),
         Op::Includes(r, _) => format!("includes {r}"),
         Op::Excludes(r, _) => format!("excludes {r}"),
         Op::Min(n) => format!("at least {n} (a number, or a list's length)"),
@@ -468,6 +479,40 @@ fn check(op: &Op, v: &Value) -> Option<String> {
             _ => fail(format!("actual: {}", show(v))),
         },
         Op::Absent => fail(format!("it exists: {}", show(v))),
+        // Resolved against the transcript by `check_in`, which never passes it here.
+        Op::SameAsPath(r, _) => fail(format!("{r} was not resolved (a callsim bug)")),
+    }
+}
+
+/// Checks `op` on `v`, resolving a reference to another transcript path first: the reference
+/// must select exactly one value, which `v` must equal.
+fn check_in(op: &Op, v: &Value, transcript: &Value) -> Option<String> {
+    let Op::SameAsPath(reference, segments) = op else {
+        return check(op, v);
+    };
+    let expected = match select(transcript, segments) {
+        Ok(values) if values.len() == 1 => values.into_iter().map(|(_, value)| value).next()?,
+        Ok(values) => {
+            return Some(format!(
+                "`{reference}` selects {} values, not one",
+                values.len()
+            ));
+        }
+        Err(why) => return Some(format!("`{reference}`: {why}")),
+    };
+    if values_equal(&expected, v) {
+        return None;
+    }
+    match (expected.as_str(), v.as_str()) {
+        (Some(e), Some(a)) => Some(format!(
+            "differs from {reference} (- expected, + actual):\n{}",
+            text_diff(e, a)
+        )),
+        _ => Some(format!(
+            "actual: {}; {reference}: {}",
+            show(v),
+            show(&expected)
+        )),
     }
 }
 
@@ -524,7 +569,7 @@ pub fn evaluate(exp: &Expectation, transcript: &Value) -> AssertionResult {
     let mut failures = Vec::new();
     for (path, value) in &selected {
         for op in &exp.ops {
-            if let Some(why) = check(op, value) {
+            if let Some(why) = check_in(op, value, transcript) {
                 failures.push(format!("at `{path}`: expected it {}; {why}", describe(op)));
             }
         }
@@ -663,6 +708,44 @@ mod tests {
             parse_expectation("ai.x", &json!({"same_as": "tenant.zzz.inbound_prompt"}), &t)
                 .unwrap_err()
                 .contains("unknown tenant")
+        );
+    }
+
+    #[test]
+    fn same_as_a_path_compares_with_the_one_value_there() {
+        let t = json!({"ai": {"sessions": [
+            {"instructions": "Front desk.", "n": 1},
+            {"instructions": "Front desk.", "n": 1},
+            {"instructions": "Sales call.", "n": 2},
+        ]}});
+        let tenants = tenants();
+        let same = |path: &str, reference: &str| {
+            let exp = parse_expectation(path, &json!({ "same_as": reference }), &tenants)
+                .expect("valid matcher");
+            evaluate(&exp, &t)
+        };
+        let held = same("ai.sessions[1].instructions", "ai.sessions[0].instructions");
+        assert!(held.passed, "{held:?}");
+        assert_eq!(held.expected, "same as ai.sessions[0].instructions");
+        let differs = same("ai.sessions[2].instructions", "ai.sessions[0].instructions");
+        assert!(!differs.passed);
+        assert!(
+            differs.message.contains("- Front desk."),
+            "{}",
+            differs.message
+        );
+        let many = same("ai.sessions[0].instructions", "ai.sessions[*].instructions");
+        assert!(
+            many.message.contains("selects 3 values, not one"),
+            "{}",
+            many.message
+        );
+        let missing = same("ai.sessions[0].instructions", "ai.sessions[9].instructions");
+        assert!(!missing.passed, "{missing:?}");
+        assert!(
+            parse_expectation("ai.x", &json!({"same_as": "nowhere.x"}), &tenants)
+                .unwrap_err()
+                .contains("tenant setting or a transcript path")
         );
     }
 

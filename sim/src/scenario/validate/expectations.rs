@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::scenario::ScenarioError;
-use crate::scenario::expect::{Expectation, parse_expectation};
+use crate::scenario::expect::{Expectation, Op, parse_expectation};
 use crate::scenario::expect_shape::{Names, check_path};
 use crate::scenario::load::LoadedScenario;
 use crate::scenario::plan::{CallPlan, TenantPlan};
@@ -34,7 +34,7 @@ pub(super) fn expectations(
         }
         for (path, matcher) in entry {
             let exp = parse_expectation(path, matcher, tenants)
-                .and_then(|exp| check_path(&exp.segments, &names).map(|()| exp))
+                .and_then(|exp| check_paths(&exp, &names).map(|()| exp))
                 .map_err(|message| {
                     loaded.error_at(&format!("expect[{i}]"), &["expect:", path], message)
                 })?;
@@ -42,6 +42,17 @@ pub(super) fn expectations(
         }
     }
     Ok(expectations)
+}
+
+/// Checks the expectation's path and every transcript path its matchers refer to.
+fn check_paths(exp: &Expectation, names: &Names<'_>) -> Result<(), String> {
+    check_path(&exp.segments, names)?;
+    for op in &exp.ops {
+        if let Op::SameAsPath(reference, segments) = op {
+            check_path(segments, names).map_err(|e| format!("`same_as: {reference}`: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The `waive:` section: each key a built-in invariant, each value a reason.
