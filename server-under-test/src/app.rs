@@ -19,13 +19,16 @@ use crate::{fixtures, media_ws, outbound, status, webhooks};
 ///
 /// Each `{tenant}` route is also registered with an empty segment (`/twiml/incoming/`), because
 /// the router never matches a parameter to the empty string: the empty slug then gets the same
-/// 400 naming the slug rule as any other invalid slug instead of a bare 404.
+/// 400 naming the slug rule as any other invalid slug instead of a bare 404. The webhooks without
+/// a trailing slash (`/twiml/incoming`) are other routes: they find the tenant by number.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/twiml/incoming/{tenant}", post(webhooks::incoming))
         .route("/twiml/incoming/", post(webhooks::incoming))
         .route("/twiml/outbound/{tenant}", post(webhooks::outbound))
         .route("/twiml/outbound/", post(webhooks::outbound))
+        .route("/twiml/incoming", post(webhooks::incoming_by_number))
+        .route("/twiml/outbound", post(webhooks::outbound_by_number))
         .route("/status/call", post(status::call_status))
         .route("/status/stream", post(status::stream_status))
         .route("/calls/outbound", post(outbound::place_call))

@@ -119,7 +119,7 @@ impl Bug {
             Bug::DefaultTenantOnUnknown => (
                 "default-tenant-on-unknown",
                 "2025-12-12: a WebSocket default of business_id = 1 when the tenant could not be identified (removed that day)",
-                "A call to a tenant the server cannot resolve is answered with another tenant's prompt instead of being refused.",
+                "A call whose tenant the server cannot resolve (an unknown slug or number) is answered with another tenant's prompt instead of being refused.",
             ),
             Bug::GreetingAsInstructions => (
                 "greeting-as-instructions",

@@ -37,6 +37,9 @@ pub enum AppError {
     /// The request body or parameters are malformed.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The request contradicts what is stored (a number that belongs to another tenant).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The upstream (Twilio REST) failed; the body is passed through.
     #[error("upstream error")]
     BadGateway(serde_json::Value),
@@ -58,6 +61,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

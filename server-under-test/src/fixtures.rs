@@ -1,4 +1,5 @@
-//! Test-only fixture API under `/fixtures` (no seed counterpart).
+//! Test-only fixture API under `/fixtures` (no seed counterpart): tenants and the numbers they
+//! are called at, the notes they keep about callers, residual state and status callbacks.
 //!
 //! Every route requires `Authorization: Bearer <fixture-token>` (401 otherwise) and answers 404
 //! when the server runs without `--fixture-token`, so a production-like server exposes nothing.
@@ -19,6 +20,7 @@ use crate::error::AppError;
 use crate::slug::{InvalidSlug, Slug, TenantPath};
 use crate::state::{AppState, ResidualState};
 use crate::status::StatusCallback;
+use crate::tenant_numbers::UpsertError;
 use crate::tenants::{Tenant, TenantInput};
 
 /// The slug of a fixture route, refused as a JSON 400 (after authorization).
@@ -45,21 +47,107 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `PUT /fixtures/tenants/{tenant}`: create or replace a tenant; returns the stored row.
+/// The most numbers one tenant may have; a bound on what one request can make the server store.
+pub const MAX_NUMBERS: usize = 100;
+
+/// The body of `PUT /fixtures/tenants/{tenant}`: the tenant's settings and, optionally, the
+/// numbers it is called at.
+///
+/// The settings repeat [`TenantInput`]'s fields instead of flattening it, because serde cannot
+/// refuse unknown fields through a flattened struct.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantFixture {
+    /// Display name.
+    pub business_name: String,
+    /// Prompt for inbound calls.
+    #[serde(default)]
+    pub inbound_prompt: Option<String>,
+    /// Prompt for outbound calls.
+    #[serde(default)]
+    pub outbound_prompt: Option<String>,
+    /// Optional greeting.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Optional voice.
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// The numbers the tenant is called at, E.164; absent keeps the stored ones, `[]` removes
+    /// them all.
+    #[serde(default)]
+    pub numbers: Option<Vec<String>>,
+}
+
+impl TenantFixture {
+    /// The settings and the numbers apart.
+    fn split(self) -> (TenantInput, Option<Vec<String>>) {
+        let input = TenantInput {
+            business_name: self.business_name,
+            inbound_prompt: self.inbound_prompt,
+            outbound_prompt: self.outbound_prompt,
+            greeting: self.greeting,
+            voice: self.voice,
+        };
+        (input, self.numbers)
+    }
+}
+
+/// A tenant as the fixture API answers it: the stored row and its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTenant {
+    /// The stored row.
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    /// Its numbers, in the order they were given.
+    pub numbers: Vec<String>,
+}
+
+/// Refuses a number list with a number that is not E.164 or with more than [`MAX_NUMBERS`].
+fn check_numbers(numbers: &[String]) -> Result<(), AppError> {
+    if numbers.len() > MAX_NUMBERS {
+        return Err(AppError::BadRequest(format!(
+            "{} numbers; a tenant may have at most {MAX_NUMBERS}",
+            numbers.len()
+        )));
+    }
+    match numbers.iter().find(|n| !caller_context::is_e164(n)) {
+        Some(bad) => Err(AppError::BadRequest(format!(
+            "number {:?} is not E.164: '+' and 1 to 15 digits",
+            bad.chars().take(32).collect::<String>()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `PUT /fixtures/tenants/{tenant}`: create or replace a tenant and, when the body has
+/// `numbers`, its numbers; returns the stored row. A number another tenant has is a 409 that
+/// names both, and nothing is stored.
 pub async fn put_tenant(
     State(state): State<AppState>,
     slug: Result<TenantPath, InvalidSlug>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Tenant>, AppError> {
+) -> Result<Json<StoredTenant>, AppError> {
     authorize(&state, &headers)?;
     let slug = fixture_slug(slug)?;
     // serde's message names an unknown field and lists the expected ones.
-    let body: TenantInput = serde_json::from_slice(&body)
+    let body: TenantFixture = serde_json::from_slice(&body)
         .map_err(|err| AppError::BadRequest(format!("tenant JSON: {err}")))?;
-    let tenant = state.upsert_tenant(slug.as_str(), &body)?;
+    let (input, numbers) = body.split();
+    if let Some(numbers) = &numbers {
+        check_numbers(numbers)?;
+    }
+    let tenant = state
+        .upsert_tenant_with_numbers(slug.as_str(), &input, numbers.as_deref())
+        .map_err(|err| match err {
+            UpsertError::NumberTaken { .. } => {
+                AppError::Conflict(format!("tenant \"{slug}\" not stored: {err}"))
+            }
+            UpsertError::Db(err) => err.into(),
+        })?;
     tracing::info!(tenant = %slug, version = tenant.version, "tenant stored");
-    Ok(Json(tenant))
+    let numbers = state.tenants().numbers(slug.as_str())?;
+    Ok(Json(StoredTenant { tenant, numbers }))
 }
 
 /// The body of `PUT /fixtures/tenants/{tenant}/contacts/{phone}`.
@@ -120,19 +208,19 @@ pub async fn put_contact(
     }))
 }
 
-/// `GET /fixtures/tenants/{tenant}`.
+/// `GET /fixtures/tenants/{tenant}`: the stored row and its numbers.
 pub async fn get_tenant(
     State(state): State<AppState>,
     slug: Result<TenantPath, InvalidSlug>,
     headers: HeaderMap,
-) -> Result<Json<Tenant>, AppError> {
+) -> Result<Json<StoredTenant>, AppError> {
     authorize(&state, &headers)?;
     let slug = fixture_slug(slug)?;
-    state
-        .tenants()
-        .get(slug.as_str())?
-        .map(Json)
-        .ok_or_else(|| AppError::NotFound(format!("tenant \"{slug}\"")))
+    let Some(tenant) = state.tenants().get(slug.as_str())? else {
+        return Err(AppError::NotFound(format!("tenant \"{slug}\"")));
+    };
+    let numbers = state.tenants().numbers(slug.as_str())?;
+    Ok(Json(StoredTenant { tenant, numbers }))
 }
 
 /// `GET /fixtures/state`: residual per-call state, all zero once calls have ended.

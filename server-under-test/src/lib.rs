@@ -11,15 +11,16 @@
 //! - [`config`] — process settings and the `call-server` command line (the seed's environment settings).
 //! - [`bugs`] — `Bug`, the catalogue of historical regressions `--inject-bug` switches on, and `Prebuild` (no seed counterpart).
 //! - [`regressions`] — `Regressions`, the bugs a server runs with: its profile's plus the injected ones (no seed counterpart).
-//! - [`tenants`] — `TenantStore`, the `businesses` table (the seed's `Business`/`BusinessSettings` models).
-//! - [`fixtures`] — test-only fixture API for tenants, their contacts and residual state (no seed counterpart).
+//! - [`tenants`] — `TenantStore`, the `businesses` table and its schema migrations (the seed's `Business`/`BusinessSettings` models).
+//! - [`tenant_numbers`] — the phone numbers a tenant is called at, each number one tenant's (the seed's business phone numbers).
+//! - [`fixtures`] — test-only fixture API for tenants, their numbers and contacts, and residual state (no seed counterpart).
 //! - [`signature`] — the `X-Twilio-Signature` algorithm: compute and validate (the seed's Twilio request validator).
 //! - [`twilio_request`] — the signed form and URL of a request from Twilio and its signature check (the seed's validator decorator).
 //! - [`slug`] — `Slug`, the validation rule for tenant slugs arriving from outside (no seed counterpart).
-//! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound` (`server/routes_twilio.py`).
+//! - [`webhooks`] — `/twiml/incoming` and `/twiml/outbound`, with a slug or by number (`server/routes_twilio.py`).
 //! - [`prebuild`] — the webhook's background prompt pre-build and `--prebuild` timing (`_prebuild_prompts_async`).
 //! - [`caller_context`] — the notes a tenant keeps about the person on the line, appended to their prompt (the seed's lead notes).
-//! - [`tenant_resolution`] — which tenant a webhook or stream slug names (the seed's business lookup).
+//! - [`tenant_resolution`] — which tenant a webhook or stream slug, or a called number, names (the seed's business lookup).
 //! - [`status`] — call and stream status callbacks (`server/routes_twilio.py` status routes).
 //! - [`outbound`] — outbound call placement through the Twilio REST API (the seed's outbound call service).
 //! - [`twilio_rest`] — the server's form POSTs to the Twilio REST API: placing and ending calls (the seed's Twilio client).
@@ -63,6 +64,7 @@ pub mod slug;
 pub mod state;
 pub mod status;
 pub mod stream_registry;
+pub mod tenant_numbers;
 pub mod tenant_resolution;
 pub mod tenants;
 pub mod twilio_message;
@@ -81,4 +83,5 @@ pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};
 pub use regressions::Regressions;
 pub use state::{AppState, ResidualState};
+pub use tenant_numbers::UpsertError;
 pub use tenants::{Tenant, TenantInput, TenantStore};

@@ -1,8 +1,11 @@
 //! `POST /calls/outbound`: place a call through the Twilio REST API (the seed's outbound call
 //! service).
 //!
-//! Twilio later fetches `{public_url}/twiml/outbound/{tenant}` when the callee answers, which
-//! fixes the call's direction to outbound.
+//! Twilio later fetches the outbound webhook when the callee answers, which fixes the call's
+//! direction to outbound: `{public_url}/twiml/outbound` when the call is placed from one of the
+//! tenant's own numbers, so the answer finds the tenant by `From` as a number-based deployment
+//! would, else `{public_url}/twiml/outbound/{tenant}`. A caller ID that is another tenant's
+//! number is refused (409): that call would be answered as the other tenant's.
 
 use axum::Json;
 use axum::extract::State;
@@ -50,7 +53,17 @@ pub async fn place_call(
     if state.tenants().get(request.tenant.as_str())?.is_none() {
         return Err(AppError::NotFound(format!("tenant \"{}\"", request.tenant)));
     }
-    let body = calls_form(&state.config().public_url, &request);
+    let by_number = match state.tenants().owner_of_number(&request.from)? {
+        Some(owner) if owner == request.tenant.as_str() => true,
+        Some(owner) => {
+            return Err(AppError::Conflict(format!(
+                "caller ID {} belongs to tenant \"{owner}\", not \"{}\"",
+                request.from, request.tenant
+            )));
+        }
+        None => false,
+    };
+    let body = calls_form(&state.config().public_url, &request, by_number);
     let parsed = twilio_rest::post_form(&state, "Calls.json", body).await?;
     let Some(call_sid) = parsed.get("sid").and_then(Value::as_str) else {
         return Err(AppError::BadGateway(
@@ -69,15 +82,18 @@ pub async fn place_call(
 }
 
 /// The form of Twilio's `Calls.json` for `request`: who to call, the webhook Twilio fetches
-/// when the callee answers, and the status callback with every progress event.
-fn calls_form(public_url: &str, request: &OutboundCallRequest) -> String {
+/// when the callee answers (slug-less when `by_number`: `From` is the tenant's own number), and
+/// the status callback with every progress event.
+fn calls_form(public_url: &str, request: &OutboundCallRequest, by_number: bool) -> String {
+    let url = if by_number {
+        format!("{public_url}/twiml/outbound")
+    } else {
+        format!("{public_url}/twiml/outbound/{}", request.tenant)
+    };
     let mut form: Vec<(&str, String)> = vec![
         ("To", request.to.clone()),
         ("From", request.from.clone()),
-        (
-            "Url",
-            format!("{public_url}/twiml/outbound/{}", request.tenant),
-        ),
+        ("Url", url),
         ("StatusCallback", format!("{public_url}/status/call")),
     ];
     form.extend(

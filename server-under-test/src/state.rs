@@ -19,6 +19,7 @@ use crate::realtime::{AiConnector, TungsteniteConnector};
 use crate::regressions::Regressions;
 use crate::status::StatusLog;
 use crate::stream_registry::StreamRegistry;
+use crate::tenant_numbers::UpsertError;
 use crate::tenants::{Tenant, TenantInput, TenantStore};
 
 /// Timeout of every Twilio REST request.
@@ -153,10 +154,30 @@ impl AppState {
         input: &TenantInput,
     ) -> Result<Tenant, rusqlite::Error> {
         let tenant = self.inner.tenants.upsert(slug, input)?;
+        self.after_tenant_edit(slug);
+        Ok(tenant)
+    }
+
+    /// [`AppState::upsert_tenant`] that also replaces the tenant's numbers when `numbers` is
+    /// given; refused, with nothing stored, when one of them is another tenant's.
+    pub fn upsert_tenant_with_numbers(
+        &self,
+        slug: &str,
+        input: &TenantInput,
+        numbers: Option<&[String]>,
+    ) -> Result<Tenant, UpsertError> {
+        let tenant = self
+            .inner
+            .tenants
+            .upsert_with_numbers(slug, input, numbers)?;
+        self.after_tenant_edit(slug);
+        Ok(tenant)
+    }
+
+    fn after_tenant_edit(&self, slug: &str) {
         if !self.inner.regressions.has(Bug::StaleCacheAfterEdit) {
             self.inner.cache.invalidate_tenant(slug);
         }
-        Ok(tenant)
     }
 
     /// Current residual-state counters.

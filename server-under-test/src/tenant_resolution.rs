@@ -1,10 +1,14 @@
-//! Which tenant a call belongs to, from the slug its webhook URL or its stream's `tenant`
-//! parameter names.
+//! Which tenant a call belongs to: from the slug its webhook URL or its stream's `tenant`
+//! parameter names, or from the number the call belongs to (the number called on an inbound
+//! call, the caller ID of an outbound one).
 //!
-//! A known slug names its tenant; a missing or unknown one names none, and the call is refused
-//! (the webhook answers 404, the stream is ended). Under [`Bug::DefaultTenantOnUnknown`] the
-//! call gets the tenant stored first instead, as the seed's WebSocket handler did with its
-//! `business_id = 1` default until 2025-12-12: a cross-tenant leak of that tenant's prompt.
+//! A known slug or number names its tenant; a missing or unknown one names none, and the call is
+//! refused (the slug webhook answers 404, the number webhook `<Reject/>`, the stream is ended).
+//! Under [`Bug::DefaultTenantOnUnknown`] the call gets the tenant stored first instead, as the
+//! seed's WebSocket handler did with its `business_id = 1` default until 2025-12-12: a
+//! cross-tenant leak of that tenant's prompt.
+
+use std::fmt::Debug;
 
 use crate::bugs::Bug;
 use crate::state::AppState;
@@ -16,13 +20,39 @@ pub fn resolve(state: &AppState, slug: Option<&str>) -> Result<Option<Tenant>, r
         Some(slug) => state.tenants().get(slug)?,
         None => None,
     };
+    or_default(state, named, &slug)
+}
+
+/// The tenant that has `number`, or `None` when the call must be refused.
+pub fn resolve_by_number(
+    state: &AppState,
+    number: Option<&str>,
+) -> Result<Option<Tenant>, rusqlite::Error> {
+    let owner = match number {
+        Some(number) => state.tenants().owner_of_number(number)?,
+        None => None,
+    };
+    let named = match owner {
+        Some(slug) => state.tenants().get(&slug)?,
+        None => None,
+    };
+    or_default(state, named, &number)
+}
+
+/// `named`, or, when nothing was named and the server runs with the default-tenant bug, the
+/// tenant stored first; `requested` is what the call asked for, for the log.
+fn or_default(
+    state: &AppState,
+    named: Option<Tenant>,
+    requested: &dyn Debug,
+) -> Result<Option<Tenant>, rusqlite::Error> {
     if named.is_some() || !state.regressions().has(Bug::DefaultTenantOnUnknown) {
         return Ok(named);
     }
     let default = state.tenants().first()?;
     if let Some(default) = &default {
         tracing::warn!(
-            requested = ?slug,
+            ?requested,
             tenant = %default.slug,
             "[TENANT_DEFAULT] tenant not identified; using the first tenant"
         );
@@ -59,6 +89,25 @@ mod tests {
             state.upsert_tenant("bobs", &named("Bob's")).unwrap();
             let found = resolve(&state, Some("bobs")).unwrap();
             assert_eq!(found.map(|t| t.slug), Some("bobs".to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_number_names_its_tenant_and_an_unknown_one_is_refused_unless_the_bug_defaults() {
+        for bug in [false, true] {
+            let state = state(bug);
+            state.upsert_tenant("acme", &named("Acme")).unwrap();
+            let numbers = ["+15550002222".to_owned()];
+            state
+                .upsert_tenant_with_numbers("bobs", &named("Bob's"), Some(&numbers))
+                .unwrap();
+            let found = resolve_by_number(&state, Some("+15550002222")).unwrap();
+            assert_eq!(found.map(|t| t.slug), Some("bobs".to_owned()));
+            for unknown in [Some("+15550009999"), None] {
+                let found = resolve_by_number(&state, unknown).unwrap().map(|t| t.slug);
+                let expected = bug.then(|| "acme".to_owned());
+                assert_eq!(found, expected, "bug {bug}, {unknown:?}");
+            }
         }
     }
 

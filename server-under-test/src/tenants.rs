@@ -1,4 +1,5 @@
-//! `TenantStore`: the `businesses` table in SQLite (the seed's business settings).
+//! `TenantStore`: the `businesses` table in SQLite (the seed's business settings), the notes
+//! a business keeps about callers, and (in [`crate::tenant_numbers`]) the numbers it is called at.
 //!
 //! Queries are short, so the connection sits behind a `std::sync::Mutex` and is called
 //! synchronously. `spawn_blocking` is deliberately avoided: it would break the harness's paused
@@ -65,35 +66,18 @@ pub struct TenantStore {
 impl TenantStore {
     /// Opens (and creates if needed) the database at `path`; `:memory:` gives a private database.
     pub fn open(path: &Path) -> Result<TenantStore, ServerError> {
-        let conn = if path.as_os_str() == ":memory:" {
+        let mut conn = if path.as_os_str() == ":memory:" {
             Connection::open_in_memory()?
         } else {
             Connection::open(path)?
         };
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS businesses (
-                slug TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                ai_prompt TEXT,
-                outbound_ai_prompt TEXT,
-                greeting TEXT,
-                voice TEXT,
-                version INTEGER NOT NULL,
-                updated_at TEXT
-            );
-            CREATE TABLE IF NOT EXISTS contacts (
-                tenant TEXT NOT NULL,
-                phone TEXT NOT NULL,
-                notes TEXT NOT NULL,
-                PRIMARY KEY (tenant, phone)
-            );",
-        )?;
+        migrate(&mut conn)?;
         Ok(TenantStore {
             conn: Mutex::new(conn),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite in a torn state, so a poisoned
         // mutex is still safe to use.
         self.conn
@@ -128,30 +112,7 @@ impl TenantStore {
 
     /// Creates or replaces a tenant, bumping its version, and returns the stored row.
     pub fn upsert(&self, slug: &str, input: &TenantInput) -> Result<Tenant, rusqlite::Error> {
-        {
-            let conn = self.lock();
-            conn.execute(
-                "INSERT INTO businesses (slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
-                 ON CONFLICT(slug) DO UPDATE SET
-                    name = excluded.name,
-                    ai_prompt = excluded.ai_prompt,
-                    outbound_ai_prompt = excluded.outbound_ai_prompt,
-                    greeting = excluded.greeting,
-                    voice = excluded.voice,
-                    version = businesses.version + 1,
-                    updated_at = excluded.updated_at",
-                params![
-                    slug,
-                    input.business_name,
-                    input.inbound_prompt,
-                    input.outbound_prompt,
-                    input.greeting,
-                    input.voice,
-                    wall_clock_stamp(),
-                ],
-            )?;
-        }
+        upsert_row(&self.lock(), slug, input)?;
         self.get(slug)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
     }
 
@@ -185,6 +146,80 @@ impl TenantStore {
             )
             .optional()
     }
+}
+
+/// The schema, one step per version; `PRAGMA user_version` records how many steps a database
+/// has had. Every step is idempotent, because databases written before the versioning began are
+/// at version 0 but already hold the first step's tables, and they must keep working.
+const MIGRATIONS: &[&str] = &[
+    // 1: businesses and the notes they keep about callers.
+    "CREATE TABLE IF NOT EXISTS businesses (
+        slug TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        ai_prompt TEXT,
+        outbound_ai_prompt TEXT,
+        greeting TEXT,
+        voice TEXT,
+        version INTEGER NOT NULL,
+        updated_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS contacts (
+        tenant TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        PRIMARY KEY (tenant, phone)
+    );",
+    // 2: the phone numbers a business is called at; the primary key makes a number belong to at
+    // most one business.
+    "CREATE TABLE IF NOT EXISTS tenant_numbers (
+        number TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        position INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS tenant_numbers_by_tenant ON tenant_numbers (tenant, position);",
+];
+
+/// Brings the schema up to date, each step in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    for (done, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", done + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Inserts or replaces the `businesses` row of `slug`, bumping its version.
+pub(crate) fn upsert_row(
+    conn: &Connection,
+    slug: &str,
+    input: &TenantInput,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO businesses (slug, name, ai_prompt, outbound_ai_prompt, greeting, voice, version, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
+         ON CONFLICT(slug) DO UPDATE SET
+            name = excluded.name,
+            ai_prompt = excluded.ai_prompt,
+            outbound_ai_prompt = excluded.outbound_ai_prompt,
+            greeting = excluded.greeting,
+            voice = excluded.voice,
+            version = businesses.version + 1,
+            updated_at = excluded.updated_at",
+        params![
+            slug,
+            input.business_name,
+            input.inbound_prompt,
+            input.outbound_prompt,
+            input.greeting,
+            input.voice,
+            wall_clock_stamp(),
+        ],
+    )?;
+    Ok(())
 }
 
 /// A `businesses` row, selected in the column order of [`TenantStore::get`].
@@ -278,6 +313,43 @@ mod tests {
             Some("Owns two bikes.")
         );
         assert_eq!(store.contact_notes("acme", "+1666").unwrap(), None);
+    }
+
+    #[test]
+    fn a_database_written_before_versioning_keeps_its_tenants_and_gains_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            // The schema as it was before `user_version` was kept, with one tenant in it.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(MIGRATIONS[0]).unwrap();
+            old.execute(
+                "INSERT INTO businesses (slug, name, ai_prompt, version) VALUES ('acme', 'Acme', 'Hi.', 3)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = TenantStore::open(&path).unwrap();
+        let acme = store.get("acme").unwrap().unwrap();
+        assert_eq!(
+            (acme.inbound_prompt.as_deref(), acme.version),
+            (Some("Hi."), 3)
+        );
+        let version: usize = store
+            .lock()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        assert_eq!(store.numbers("acme").unwrap(), Vec::<String>::new());
+        // Opening it again applies nothing twice.
+        drop(store);
+        assert!(
+            TenantStore::open(&path)
+                .unwrap()
+                .get("acme")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -1,9 +1,16 @@
-//! Voice webhooks `/twiml/incoming/{tenant}` and `/twiml/outbound/{tenant}` (the seed's
-//! `server/routes_twilio.py`).
+//! Voice webhooks `/twiml/incoming/{tenant}` and `/twiml/outbound/{tenant}`, and their slug-less
+//! forms `/twiml/incoming` and `/twiml/outbound` (the seed's `server/routes_twilio.py`).
 //!
 //! The route fixes the call direction. After answering with `<Connect><Stream>` TwiML, the
 //! webhook starts the prompt's pre-build ([`crate::prebuild`]). The tenant is resolved by
-//! [`crate::tenant_resolution`]; the TwiML's `tenant` parameter repeats the slug Twilio asked for.
+//! [`crate::tenant_resolution`]: from the slug in the path, or, on a slug-less route, from the
+//! tenant's number in the signed form (`To` inbound, `From` outbound). The TwiML's `tenant`
+//! parameter carries the slug the stream side resolves again: the one Twilio asked for, or the
+//! one the number resolved to.
+//!
+//! An unknown slug is a 404. An unknown number is refused the way Twilio users refuse calls to
+//! numbers they do not serve: `<Reject/>` (see [`refusal_twiml`]), which never answers the call,
+//! never bills it and raises no 11200 error in the Twilio debugger.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,6 +21,7 @@ use crate::direction::Direction;
 use crate::error::AppError;
 use crate::slug::{InvalidSlug, TenantPath};
 use crate::state::AppState;
+use crate::tenants::Tenant;
 use crate::{caller_context, prebuild, tenant_resolution, twilio_request};
 
 /// Escapes a value for an XML attribute.
@@ -65,7 +73,8 @@ pub async fn incoming(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    answer(&state, slug, Direction::Inbound, &uri, &headers, &body)
+    let lookup = Lookup::Slug(slug);
+    answer(&state, lookup, Direction::Inbound, &uri, &headers, &body)
 }
 
 /// `POST /twiml/outbound/{tenant}`: the answered leg of an outbound call.
@@ -76,12 +85,130 @@ pub async fn outbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    answer(&state, slug, Direction::Outbound, &uri, &headers, &body)
+    let lookup = Lookup::Slug(slug);
+    answer(&state, lookup, Direction::Outbound, &uri, &headers, &body)
+}
+
+/// `POST /twiml/incoming`: an inbound call to the tenant whose number was called (`To`).
+pub async fn incoming_by_number(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    answer(
+        &state,
+        Lookup::Number,
+        Direction::Inbound,
+        &uri,
+        &headers,
+        &body,
+    )
+}
+
+/// `POST /twiml/outbound`: the answered leg of an outbound call placed from the tenant's own
+/// number (`From`).
+pub async fn outbound_by_number(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    answer(
+        &state,
+        Lookup::Number,
+        Direction::Outbound,
+        &uri,
+        &headers,
+        &body,
+    )
+}
+
+/// How a webhook route names its tenant.
+enum Lookup {
+    /// The `{tenant}` path segment.
+    Slug(Result<TenantPath, InvalidSlug>),
+    /// The tenant's number in the signed form: `To` inbound, `From` outbound.
+    Number,
+}
+
+/// The tenant a webhook is for, and the slug its TwiML hands the stream; or the answer that
+/// refuses the call.
+enum Resolved {
+    Tenant(Tenant, String),
+    Refused(Response),
+}
+
+/// The number of the tenant's side of a call: the number called on an inbound call, the caller
+/// ID the tenant called from on an outbound one.
+fn tenant_number(params: &[(String, String)], direction: Direction) -> Option<&str> {
+    let name = match direction {
+        Direction::Inbound => "To",
+        Direction::Outbound => "From",
+    };
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// The TwiML that refuses a call no tenant has: `<Reject/>` for an inbound call, so Twilio
+/// never answers it (and does not bill it), and `<Hangup/>` for an outbound leg, which Twilio
+/// has already answered and where `<Reject>` does not apply.
+pub fn refusal_twiml(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => {
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Reject/></Response>"#
+        }
+        Direction::Outbound => {
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#
+        }
+    }
+}
+
+fn resolve(
+    state: &AppState,
+    lookup: Lookup,
+    direction: Direction,
+    params: &[(String, String)],
+) -> Result<Resolved, AppError> {
+    match lookup {
+        Lookup::Slug(slug) => {
+            // Judged after the signature so unauthenticated requests learn nothing; refused in
+            // plain text because the caller is Twilio, which logs the body in its debugger.
+            let valid = match slug {
+                Ok(TenantPath(valid)) => valid,
+                Err(err) => return Ok(Resolved::Refused(err.into_response())),
+            };
+            let slug = valid.as_str();
+            match tenant_resolution::resolve(state, Some(slug))? {
+                // The TwiML repeats the slug Twilio asked for, as the seed's did.
+                Some(tenant) => Ok(Resolved::Tenant(tenant, slug.to_owned())),
+                None => Err(AppError::NotFound(format!("tenant \"{slug}\""))),
+            }
+        }
+        Lookup::Number => {
+            let number = tenant_number(params, direction);
+            match tenant_resolution::resolve_by_number(state, number)? {
+                Some(tenant) => {
+                    let slug = tenant.slug.clone();
+                    Ok(Resolved::Tenant(tenant, slug))
+                }
+                None => {
+                    tracing::warn!(?number, %direction, "no tenant has this number; call refused");
+                    let twiml = refusal_twiml(direction);
+                    Ok(Resolved::Refused(
+                        ([(header::CONTENT_TYPE, "text/xml")], twiml).into_response(),
+                    ))
+                }
+            }
+        }
+    }
 }
 
 fn answer(
     state: &AppState,
-    slug: Result<TenantPath, InvalidSlug>,
+    lookup: Lookup,
     direction: Direction,
     uri: &Uri,
     headers: &HeaderMap,
@@ -89,15 +216,9 @@ fn answer(
 ) -> Result<Response, AppError> {
     let config = state.config();
     let params = twilio_request::verified_form(config, uri, headers, body)?;
-    // Judged after the signature so unauthenticated requests learn nothing; refused in plain
-    // text because the caller is Twilio, which logs the body in its debugger.
-    let valid = match slug {
-        Ok(TenantPath(valid)) => valid,
-        Err(err) => return Ok(err.into_response()),
-    };
-    let slug = valid.as_str();
-    let Some(tenant) = tenant_resolution::resolve(state, Some(slug))? else {
-        return Err(AppError::NotFound(format!("tenant \"{slug}\"")));
+    let (tenant, slug) = match resolve(state, lookup, direction, &params)? {
+        Resolved::Tenant(tenant, slug) => (tenant, slug),
+        Resolved::Refused(response) => return Ok(response),
     };
     let Some(call_sid) = params
         .iter()
@@ -110,7 +231,7 @@ fn answer(
     let twiml = connect_stream_twiml(
         &config.public_url,
         &config.public_ws_url(),
-        slug,
+        &slug,
         direction,
         &call_sid,
     );

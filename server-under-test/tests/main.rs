@@ -14,5 +14,7 @@ mod bugs;
 mod end_to_end;
 /// The HTTP surface: signatures, the fixture API and input validation.
 mod http;
+/// Tenants found by the number called (inbound) or called from (outbound).
+mod numbers;
 /// Outbound call placement through a mock Twilio REST API.
 mod outbound;

@@ -139,3 +139,64 @@ async fn unreachable_twilio_is_502() {
         "{body}"
     );
 }
+
+/// The `Url` of the one `Calls.json` request `twilio` received.
+async fn placed_url(twilio: &MockServer) -> String {
+    let requests = twilio.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    form_urlencoded::parse(&requests[0].body)
+        .find(|(name, _)| name == "Url")
+        .map(|(_, url)| url.into_owned())
+        .unwrap_or_default()
+}
+
+/// Twilio accepting every call.
+async fn accepting_twilio() -> MockServer {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "sid": "CA22222222222222222222222222222222", "status": "queued"
+        })))
+        .mount(&twilio)
+        .await;
+    twilio
+}
+
+#[tokio::test]
+async fn a_call_from_the_tenants_own_number_is_answered_on_the_slug_less_webhook() {
+    let twilio = accepting_twilio().await;
+    let app = app_with_twilio(&twilio).await;
+    app.put_tenant(
+        "acme",
+        json!({"business_name": "Acme", "outbound_prompt": "Sell.", "numbers": ["+15017122661"]}),
+    )
+    .await;
+    let answer = app.place_call(&placed_for("acme", "+14155551212")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        placed_url(&twilio).await,
+        "https://callsim.test/twiml/outbound"
+    );
+}
+
+#[tokio::test]
+async fn a_call_from_another_tenants_number_is_refused_without_calling_twilio() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&twilio)
+        .await;
+    let app = app_with_twilio(&twilio).await;
+    app.put_tenant(
+        "bobs",
+        json!({"business_name": "Bob's", "numbers": ["+15017122661"]}),
+    )
+    .await;
+    let answer = app.place_call(&placed_for("acme", "+14155551212")).await;
+    assert_eq!(answer.status, 409, "{}", answer.text);
+    assert_eq!(
+        answer.json()["error"],
+        "conflict: caller ID +15017122661 belongs to tenant \"bobs\", not \"acme\""
+    );
+}

@@ -11,43 +11,20 @@ mod prebuild;
 mod prompts;
 mod session;
 
-use std::future::Future;
 use std::time::Duration;
 
 use serde_json::json;
 use server_under_test::realtime_event::ClientEvent;
 use server_under_test::{Bug, Config};
 
-use crate::common::{
-    AiRecorder, StreamingCall, TestApp, config, paused_runtime, spawn_with_recording_ai,
-};
+use crate::common::on_paused_clock;
+use crate::common::{AiRecorder, StreamingCall, TestApp, config, spawn_with_recording_ai};
 
 const ACME_IN: &str = "You are the front desk of Acme Dental. We are open Monday to Friday.";
 const ACME_OUT: &str = "You are calling Acme Dental patients to confirm tomorrow's appointment.";
 const ACME_GREETING: &str = "Thanks for calling Acme Dental!";
 const BOBS_IN: &str = "You answer the phone at Bob's Bikes. Repairs take two days.";
 const BOBS_OUT: &str = "You are calling Bob's Bikes customers whose repair is ready.";
-
-/// The paused clock's largest step while a test runs: a caller's media frame.
-const TICK: Duration = Duration::from_millis(20);
-
-/// Runs `test` on a paused clock, as the scenario runner runs a scenario.
-///
-/// The clock jumps to the next timer whenever every task waits, even when the message they wait
-/// for is still on its way through the loopback interface (as on a loaded machine). A timer
-/// every [`TICK`], like a caller's media frames in a scenario, keeps such a jump from skipping
-/// over a whole timeout; the tests' timing assertions leave room for a few ticks.
-fn on_paused_clock(test: impl Future<Output = ()>) {
-    paused_runtime().block_on(async {
-        let ticker = tokio::spawn(async {
-            loop {
-                tokio::time::sleep(TICK).await;
-            }
-        });
-        test.await;
-        ticker.abort();
-    });
-}
 
 /// A fixed server with `bugs` injected, adjusted by `adjust`, with the tenants `acme` (stored
 /// first) and `bobs`.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use server_under_test::Bug;
 
-use super::{ACME_GREETING, ACME_IN, ACME_OUT, assert_prompt, on_paused_clock, place, zoo};
+use super::{
+    ACME_GREETING, ACME_IN, ACME_OUT, assert_prompt, observe, on_paused_clock, place, zoo,
+};
 use crate::common::{TestApp, stream_parameters};
 
 const EDITED_IN: &str = "You are the front desk of Acme Dental. We are now also open on Saturdays.";
@@ -54,6 +56,28 @@ fn default_tenant_on_unknown_answers_an_unknown_tenant_with_the_first_tenants_pr
         let (app, mut ai) = zoo(&[Bug::DefaultTenantOnUnknown], |_| {}).await;
         let leaked = place(&app, &mut ai, "incoming", "nobody", "CA01").await;
         assert_prompt(&leaked.instructions, ACME_IN);
+    });
+}
+
+/// 2025-12-12, reached by number: a call to a number no tenant has.
+#[test]
+fn default_tenant_on_unknown_answers_an_unknown_number_with_the_first_tenants_prompt() {
+    on_paused_clock(async {
+        const UNKNOWN: &str = "+15550009999";
+        let (app, mut ai) = zoo(&[], |_| {}).await;
+        let refused = app
+            .answer_by_number("incoming", "CA01", "+14155550100", UNKNOWN)
+            .await;
+        assert_eq!(refused.status, 200, "{}", refused.text);
+        assert!(refused.text.contains("<Reject/>"), "{}", refused.text);
+        assert!(ai.drain().is_empty(), "no AI session for an unknown number");
+
+        let (app, mut ai) = zoo(&[Bug::DefaultTenantOnUnknown], |_| {}).await;
+        let leaked = app
+            .place_by_number("incoming", "CA01", "+14155550100", UNKNOWN)
+            .await;
+        let seen = observe(&app, &mut ai, leaked).await;
+        assert_prompt(&seen.instructions, ACME_IN);
     });
 }
 

@@ -1,7 +1,9 @@
 //! A server under test: [`TestApp`] on 127.0.0.1 port 0, started from a test [`Config`].
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use server_under_test::realtime::ConnectFuture;
 use server_under_test::{AiConnector, AppState, Config, serve_with_state};
@@ -87,4 +89,25 @@ pub(crate) fn paused_runtime() -> tokio::runtime::Runtime {
         .on_thread_park(std::thread::yield_now)
         .build()
         .unwrap()
+}
+
+/// The paused clock's largest step while a test runs: a caller's media frame.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Runs `test` on a paused clock, as the scenario runner runs a scenario.
+///
+/// The clock jumps to the next timer whenever every task waits, even when the message they wait
+/// for is still on its way through the loopback interface (as on a loaded machine). A timer
+/// every [`TICK`], like a caller's media frames in a scenario, keeps such a jump from skipping
+/// over a whole timeout; the tests' timing assertions leave room for a few ticks.
+pub(crate) fn on_paused_clock(test: impl Future<Output = ()>) {
+    paused_runtime().block_on(async {
+        let ticker = tokio::spawn(async {
+            loop {
+                tokio::time::sleep(TICK).await;
+            }
+        });
+        test.await;
+        ticker.abort();
+    });
 }

@@ -72,6 +72,36 @@ impl TestApp {
             .await
     }
 
+    /// The slug-less voice webhook `/twiml/{route}` ("incoming" or "outbound") for `call_sid`
+    /// from `from` to `to`: the server finds the tenant by `To` when the call comes in and by
+    /// `From` when the tenant placed it.
+    pub(crate) async fn answer_by_number(
+        &self,
+        route: &str,
+        call_sid: &str,
+        from: &str,
+        to: &str,
+    ) -> Answer {
+        let form = params(&[("CallSid", call_sid), ("From", from), ("To", to)]);
+        self.post_signed(&format!("/twiml/{route}"), &form).await
+    }
+
+    /// [`TestApp::answer_by_number`], then the stream with the TwiML's parameters; fails the
+    /// test unless the webhook answers 200 with a stream.
+    pub(crate) async fn place_by_number(
+        &self,
+        route: &str,
+        call_sid: &str,
+        from: &str,
+        to: &str,
+    ) -> StreamingCall {
+        let answer = self.answer_by_number(route, call_sid, from, to).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert!(answer.text.contains("<Stream "), "{}", answer.text);
+        self.start_stream(call_sid, stream_parameters(&answer.text))
+            .await
+    }
+
     /// Opens the media stream and sends `connected` and a `start` with `parameters`.
     pub(crate) async fn start_stream(&self, call_sid: &str, parameters: Value) -> StreamingCall {
         let mut stream = self.open_media_stream().await;

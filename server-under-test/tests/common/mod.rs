@@ -13,8 +13,8 @@ mod requests;
 
 pub(crate) use ai::{AiRecorder, spawn_with_recording_ai};
 pub(crate) use app::{
-    FIXTURE_TOKEN, TOKEN, TestApp, config, paused_runtime, spawn_app, spawn_app_with,
-    spawn_with_hanging_ai,
+    FIXTURE_TOKEN, TOKEN, TestApp, config, on_paused_clock, paused_runtime, spawn_app,
+    spawn_app_with, spawn_with_hanging_ai,
 };
 pub(crate) use calls::{StreamingCall, stream_parameters};
 pub(crate) use requests::{params, sign};
