@@ -2,6 +2,9 @@
 //! historical regression. A bug is killed when some scenario fails with it switched on; the
 //! first failure line says how it showed.
 //!
+//! `callsim detect --certify PROFILE` measures a certification pack the same way: a bug is
+//! killed when the server with it on is not certified.
+//!
 //! Scenarios run until the first one fails (a kill needs one), the `history/` pack first because
 //! each of its scenarios is written against one regression, and the long scenarios last.
 
@@ -9,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::certify::{Pack, certify};
 use crate::report::Outcome;
 use crate::run::{Profile, ReferenceBug, Target};
 use crate::suite::{RunOptions, ScenarioFile, is_invariant, run_file};
@@ -72,6 +76,56 @@ pub fn detection_order(mut files: Vec<ScenarioFile>) -> Vec<ScenarioFile> {
     files
 }
 
+/// The reference server (`fixed`) with one bug switched on.
+fn with_bug(bug: &ReferenceBug, wall_limit: Duration) -> RunOptions {
+    RunOptions {
+        target: Target::InProcess {
+            profile: Profile::Fixed,
+            validate_signatures: true,
+            bugs: vec![bug.name.to_string()],
+        },
+        seed: None,
+        wall_limit,
+    }
+}
+
+/// Certifies the reference server (`fixed`) with `bug` on against `pack`: the bug is killed when
+/// the server is not certified, and the first failed mandatory requirement says how.
+pub fn detect_one_by_certification(
+    bug: &ReferenceBug,
+    pack: &Pack,
+    wall_limit: Duration,
+) -> BugResult {
+    let started = Instant::now();
+    let (result, runs) = certify(pack, &with_bug(bug, wall_limit), |_, _| {});
+    let failed = result
+        .requirements
+        .iter()
+        .zip(&runs)
+        .find(|(r, _)| result.failed_requirements.contains(&r.id));
+    BugResult {
+        bug: bug.name.to_string(),
+        history: bug.history.to_string(),
+        killed: !result.certified,
+        killed_by: failed.map(|(r, _)| r.id.clone()),
+        first_failure: failed
+            .and_then(|(r, run)| first_failure(&run.report).or_else(|| r.error.clone())),
+        scenarios_run: runs.len(),
+        errors: runs
+            .iter()
+            .filter(|r| r.report.outcome == Outcome::Error)
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r.report.name,
+                    r.report.error.clone().unwrap_or_default()
+                )
+            })
+            .collect(),
+        wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
 /// Runs `files` against the reference server (`fixed`) with `bug` on, until one fails.
 pub fn detect_one(
     bug: &ReferenceBug,
@@ -80,15 +134,7 @@ pub fn detect_one(
     each: &mut dyn FnMut(&ScenarioFile),
 ) -> BugResult {
     let started = Instant::now();
-    let opts = RunOptions {
-        target: Target::InProcess {
-            profile: Profile::Fixed,
-            validate_signatures: true,
-            bugs: vec![bug.name.to_string()],
-        },
-        seed: None,
-        wall_limit,
-    };
+    let opts = with_bug(bug, wall_limit);
     let mut result = BugResult {
         bug: bug.name.to_string(),
         history: bug.history.to_string(),
@@ -133,7 +179,12 @@ fn first_failure(report: &crate::report::ScenarioReport) -> Option<String> {
         .or_else(|| {
             failed.first().map(|a| {
                 let detail = a.message.lines().next().unwrap_or_default();
-                format!("{}: expected it {}; {detail}", a.path, a.expected)
+                // A wildcard's message already says, per value, what was expected.
+                if detail.starts_with("at `") {
+                    format!("{}: {detail}", a.path)
+                } else {
+                    format!("{}: expected it {}; {detail}", a.path, a.expected)
+                }
             })
         })
         .map(|line| crate::shorten::shorten_message(&line))

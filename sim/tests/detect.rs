@@ -59,3 +59,59 @@ fn the_bundled_pack_kills_every_bug_of_the_zoo_and_names_the_call() {
         serde_json::from_slice(&std::fs::read(&json).expect("JSON written")).expect("JSON");
     assert_eq!(report["killed"], report["total"], "{report}");
 }
+
+#[test]
+fn certification_v2_kills_at_least_nine_in_ten_bugs_and_says_which_requirement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("detect-v2.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_callsim"))
+        .args([
+            "-q",
+            "detect",
+            "--certify",
+            "twilio-media-streams-realtime/v2",
+            "--min-kill-rate",
+            "90",
+            "--json",
+        ])
+        .arg(&json)
+        .current_dir(repo())
+        .env("CI", "true")
+        .output()
+        .expect("callsim runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("JSON written")).expect("JSON");
+    let killed = report["killed"].as_u64().expect("killed");
+    let total = report["total"].as_u64().expect("total");
+    assert!(total >= 10 && killed * 10 >= total * 9, "{report}");
+    for bug in report["bugs"].as_array().expect("bugs") {
+        if bug["killed"] == true {
+            let by = bug["killed_by"].as_str().expect("a requirement killed it");
+            let line = bug["first_failure"].as_str().expect("with a failure line");
+            assert!(
+                !by.is_empty() && (line.contains("call `") || line.contains("calls.")),
+                "{bug}"
+            );
+        }
+    }
+    // The v1 profile, frozen before the invariants, is measurably weaker: that is why v2 exists.
+    let v1 = Command::new(env!("CARGO_BIN_EXE_callsim"))
+        .args([
+            "-q",
+            "detect",
+            "--certify",
+            "twilio-media-streams-realtime/v1",
+        ])
+        .args(["--bug", "cache-key-without-direction"])
+        .current_dir(repo())
+        .output()
+        .expect("callsim runs");
+    let v1_text = String::from_utf8_lossy(&v1.stdout).into_owned();
+    assert_eq!(v1.status.code(), Some(1), "{v1_text}");
+    assert!(
+        v1_text.contains("SURVIVED cache-key-without-direction"),
+        "{v1_text}"
+    );
+}

@@ -6,7 +6,8 @@ use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::certify::{DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
-use crate::run::Target;
+use crate::report::Outcome;
+use crate::run::{Declarations, Target};
 use crate::suite::RunOptions;
 
 /// `callsim certify`.
@@ -15,7 +16,7 @@ pub struct CertifyArgs {
     /// Where and how (usually `--target http://HOST:PORT --target-config target.yaml`).
     #[command(flatten)]
     pub target: TargetArgs,
-    /// The certification profile.
+    /// The certification profile (`twilio-media-streams-realtime/v1` or `…/v2`).
     #[arg(long, default_value = DEFAULT_PROFILE_ID)]
     pub profile_id: String,
     /// Reports: `--json` writes the certification result document.
@@ -53,6 +54,9 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         pack.manifest.version,
         &pack.sha256()[..16]
     );
+    if !quiet {
+        println!("{}", declared_line(&target.declarations()));
+    }
     let opts = RunOptions {
         target,
         seed: None,
@@ -62,6 +66,15 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         // The scenario of a requirement is named after the requirement id, so the usual
         // result lines read `PASS  prompt.direction …`; the title says what it demands.
         let optional = if req.mandatory { "" } else { " (optional)" };
+        if run.report.outcome == Outcome::Skipped {
+            // Not checked is not passed: the reason is printed even with -q.
+            println!(
+                "NOT CHECKED {}  ({})",
+                req.id,
+                run.report.error.as_deref().unwrap_or_default()
+            );
+            return;
+        }
         let lines = scenario_lines(run, quiet);
         if lines.is_empty() {
             return;
@@ -92,6 +105,12 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             "CERTIFIED: {} (results sha256 {})",
             pack.profile_id, result.results_sha256
         );
+        if !result.not_checked.is_empty() {
+            println!(
+                "not checked, so not covered by this certification: {}",
+                result.not_checked.join("; ")
+            );
+        }
         EXIT_PASS
     } else {
         println!(
@@ -107,4 +126,18 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             EXIT_FAIL
         }
     }
+}
+
+/// What the target declares, in one line (the bounds v2 holds it to).
+fn declared_line(d: &Declarations) -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    format!(
+        "target declares: outbound {}, caller context {}, fixture API {}, prompt freshness {} ms, \
+         AI session within {} ms of the stream's start",
+        yes(d.outbound),
+        yes(d.caller_context),
+        yes(d.fixtures),
+        d.prompt_freshness_ms(),
+        d.session_open_within_ms()
+    )
 }
