@@ -5,6 +5,7 @@
 //! - [`clock`]: the simulation clock (tokio time plus a fixed virtual epoch).
 //! - [`ids`]: seeded id generation for every SID and event id.
 //! - [`audio`]: G.711 µ-law, WAV in and out, tone, DTMF and silence generators, 20 ms framing.
+//! - [`net`]: the transport seam: TCP or in-process memory pipes for every connection.
 //! - [`twilio`]: the fake Twilio: signatures, webhooks, TwiML, Media Streams client, status
 //!   callbacks, REST Calls API, and the call engine that plays one call end to end.
 //! - [`realtime`]: the mock OpenAI Realtime endpoint and its prompt ledger.
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod clock;
 pub mod detect;
 pub mod ids;
+pub mod net;
 pub mod partition;
 pub mod realtime;
 pub mod report;
