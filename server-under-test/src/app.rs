@@ -63,7 +63,8 @@ pub async fn serve(
     serve_with_state(listener, state, shutdown).await
 }
 
-/// Serves an existing state until `shutdown` completes (graceful: in-flight requests finish).
+/// Serves an existing state on a TCP listener until `shutdown` completes (graceful: in-flight
+/// requests finish).
 pub async fn serve_with_state(
     listener: TcpListener,
     state: AppState,
@@ -71,13 +72,25 @@ pub async fn serve_with_state(
 ) -> Result<(), ServerError> {
     // Small WebSocket frames must leave at once: Nagle's algorithm would hold them for an ACK,
     // and a harness running this server on a paused clock would see time jump meanwhile.
-    axum::serve(
-        listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        app(state),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    serve_on(listener, state, shutdown).await
+}
+
+/// Serves an existing state on any listener (an in-process harness's pipes, for one) until
+/// `shutdown` completes.
+pub async fn serve_on<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

@@ -32,6 +32,7 @@
 //! - [`twilio_message`] — typed Media Streams messages (the JSON handled in `server/media_ws_ai.py`).
 //! - [`realtime_event`] — typed OpenAI Realtime GA events (the JSON handled in `server/media_ws_ai.py`).
 //! - [`realtime`] — the Realtime WebSocket client and connector (the seed's OpenAI realtime client).
+//! - [`network`] — the `Dialer` seam under outbound connections, TCP by default (no seed counterpart).
 //! - [`media_bridge`] — assistant audio playback, marks and barge-in truncation (`server/media_ws_ai.py`).
 //! - [`media_session`] — the per-call bridge state machine (`server/media_ws_ai.py`).
 //! - [`media_ws`] — the `/ws/media` upgrade handler (the seed's WebSocket route in `server/media_ws_ai.py`).
@@ -51,6 +52,7 @@ pub mod fixtures;
 pub mod media_bridge;
 pub mod media_session;
 pub mod media_ws;
+pub mod network;
 pub mod outbound;
 pub mod prebuild;
 pub mod prompt_builder;
@@ -72,12 +74,13 @@ pub mod twilio_request;
 pub mod twilio_rest;
 pub mod webhooks;
 
-pub use app::{app, serve, serve_with_state};
+pub use app::{app, serve, serve_on, serve_with_state};
 pub use bugs::{Bug, Prebuild};
 pub use config::{Args, Config, Profile};
 pub use direction::Direction;
 pub use error::{AppError, ServerError};
 pub use media_session::{EndReason, SessionReport, run_media_session};
+pub use network::{BoxedConnection, DialFuture, Dialer, TcpDialer};
 pub use prompt_builder::{BuiltPrompt, build_full_business_prompt};
 pub use prompt_selection::PromptSource;
 pub use realtime::{AiConnection, AiConnector, TungsteniteConnector};

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt, future};
@@ -13,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+use crate::network::{Dialer, host_and_port};
 use crate::realtime_event::{ClientEvent, ServerEvent};
 
 /// Errors of the Realtime connection.
@@ -64,9 +66,12 @@ pub trait AiConnector: Send + Sync + 'static {
     fn connect(&self) -> ConnectFuture<'_>;
 }
 
-/// Connects with tokio-tungstenite to the configured URL (GA dialect: no `OpenAI-Beta` header).
+/// Connects with tokio-tungstenite to the configured URL (GA dialect: no `OpenAI-Beta` header),
+/// over a connection from the [`Dialer`] (TCP unless a harness says otherwise).
 #[derive(Debug, Clone)]
 pub struct TungsteniteConnector {
+    /// Opens the byte stream the WebSocket runs on.
+    pub dialer: Arc<dyn Dialer>,
     /// `wss://…/v1/realtime?model=…` (or `ws://` for a local mock).
     pub url: String,
     /// Sent as `Authorization: Bearer {key}` when present.
@@ -88,21 +93,28 @@ impl TungsteniteConnector {
             })?;
             request.headers_mut().insert("authorization", value);
         }
-        let (socket, _response) = tokio::time::timeout(
-            self.connect_timeout,
-            tokio_tungstenite::connect_async_with_config(
+        let url = url::Url::parse(&self.url)
+            .map_err(|err| RealtimeError::Request(format!("{}: {err}", self.url)))?;
+        let (host, port) = host_and_port(&url)
+            .ok_or_else(|| RealtimeError::Request(format!("{}: no host", self.url)))?;
+        let handshake = async {
+            let connection = self.dialer.dial(&host, port).await?;
+            tokio_tungstenite::client_async_tls_with_config(
                 request,
+                connection,
                 Some(
                     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                         // Messages are a few hundred bytes; tungstenite zero-fills its whole read
                         // buffer on every read, so the 128 KiB default costs more than the traffic.
                         .read_buffer_size(8 * 1024),
                 ),
-                true,
-            ),
-        )
-        .await
-        .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;
+                None,
+            )
+            .await
+        };
+        let (socket, _response) = tokio::time::timeout(self.connect_timeout, handshake)
+            .await
+            .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;
         let (write, read) = socket.split();
         let sink = typed_sink(write);
         let stream = read

@@ -14,6 +14,7 @@ use crate::bugs::Bug;
 use crate::config::Config;
 use crate::counters::{CounterKind, Counters};
 use crate::error::ServerError;
+use crate::network::{Dialer, TcpDialer};
 use crate::prompt_cache::PromptCache;
 use crate::realtime::{AiConnector, TungsteniteConnector};
 use crate::regressions::Regressions;
@@ -47,6 +48,7 @@ struct Inner {
     counters: Arc<Counters>,
     status_log: StatusLog,
     http: reqwest::Client,
+    dialer: Arc<dyn Dialer>,
     connector: Arc<dyn AiConnector>,
 }
 
@@ -65,19 +67,34 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State with the tokio-tungstenite Realtime connector built from `config`.
+    /// State that dials TCP, with the tokio-tungstenite Realtime connector built from `config`.
     pub fn new(config: Config) -> Result<AppState, ServerError> {
+        AppState::with_dialer(config, Arc::new(TcpDialer))
+    }
+
+    /// State whose outbound connections (the Realtime WebSocket, the Twilio REST API) go
+    /// through `dialer` (for in-process harnesses; the binary always dials TCP).
+    pub fn with_dialer(config: Config, dialer: Arc<dyn Dialer>) -> Result<AppState, ServerError> {
         let connector = TungsteniteConnector {
+            dialer: dialer.clone(),
             url: config.realtime_url.clone(),
             api_key: config.openai_api_key.clone(),
             connect_timeout: config.ai_connect_timeout,
         };
-        AppState::with_connector(config, Arc::new(connector))
+        AppState::build(config, dialer, Arc::new(connector))
     }
 
-    /// State with a custom Realtime connector (for in-process harnesses and tests).
+    /// State with a custom Realtime connector (for tests of the media session).
     pub fn with_connector(
         config: Config,
+        connector: Arc<dyn AiConnector>,
+    ) -> Result<AppState, ServerError> {
+        AppState::build(config, Arc::new(TcpDialer), connector)
+    }
+
+    fn build(
+        config: Config,
+        dialer: Arc<dyn Dialer>,
         connector: Arc<dyn AiConnector>,
     ) -> Result<AppState, ServerError> {
         config.validate()?;
@@ -95,6 +112,7 @@ impl AppState {
                 counters: Arc::new(Counters::default()),
                 status_log: StatusLog::default(),
                 http,
+                dialer,
                 connector,
             }),
         })
@@ -138,6 +156,11 @@ impl AppState {
     /// The HTTP client for the Twilio REST API.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// What outbound connections are dialled with.
+    pub fn dialer(&self) -> &dyn Dialer {
+        self.inner.dialer.as_ref()
     }
 
     /// The Realtime connector.
