@@ -96,6 +96,7 @@ pub(crate) async fn start_reference_server(
         base_url: base.clone(),
         public_url: IN_PROCESS_PUBLIC_URL.to_string(),
         incoming_path: "/twiml/incoming/{tenant}".into(),
+        incoming_by_number_path: "/twiml/incoming".into(),
         outbound_path: "/twiml/outbound/{tenant}".into(),
         place_call_path: "/calls/outbound".into(),
         status_callback_path: "/status/call".into(),

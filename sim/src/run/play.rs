@@ -168,6 +168,11 @@ async fn provision(
     if let Some(v) = &tenant.voice {
         body["voice"] = json!(v);
     }
+    // Sent only when the scenario gives numbers, so a target without number support still
+    // accepts every scenario that does not use them.
+    if !tenant.numbers.is_empty() {
+        body["numbers"] = json!(tenant.numbers);
+    }
     let mut req = http.put(&url).json(&body);
     if let Some(token) = &endpoints.fixture_token {
         req = req.bearer_auth(token);

@@ -80,6 +80,9 @@ pub struct Endpoints {
     pub public_url: String,
     /// Inbound webhook path; `{tenant}` is replaced.
     pub incoming_path: String,
+    /// Inbound webhook path without a slug, where the server finds the tenant by the number
+    /// called (`To`); calls with `resolve_by: number` use it.
+    pub incoming_by_number_path: String,
     /// Outbound webhook path (what the server should give Twilio as `Url`).
     pub outbound_path: String,
     /// Path of the server's "place an outbound call" endpoint.

@@ -67,6 +67,9 @@ pub(super) struct RawPaths {
     /// Inbound webhook.
     #[serde(default)]
     pub(super) incoming: Option<String>,
+    /// Inbound webhook that finds the tenant by the number called (default `/twiml/incoming`).
+    #[serde(default)]
+    pub(super) incoming_by_number: Option<String>,
     /// Outbound webhook.
     #[serde(default)]
     pub(super) outbound: Option<String>,
@@ -173,6 +176,11 @@ impl ExternalTarget {
                 .incoming
                 .clone()
                 .unwrap_or_else(|| "/twiml/incoming/{tenant}".into()),
+            incoming_by_number_path: raw
+                .paths
+                .incoming_by_number
+                .clone()
+                .unwrap_or_else(|| "/twiml/incoming".into()),
             outbound_path: raw
                 .paths
                 .outbound

@@ -4,7 +4,8 @@
 use super::target::Endpoints;
 use crate::realtime::{self, AiFault, AiFaultKind, Script};
 use crate::scenario::plan::{
-    AiFaultPlan, Answer, CallPlan, Plan, ReplyAudioPlan, ReplyPlan, StepPlan, WebhookFault,
+    AiFaultPlan, Answer, CallPlan, Plan, ReplyAudioPlan, ReplyPlan, ResolveBy, StepPlan,
+    WebhookFault,
 };
 use crate::twilio;
 
@@ -44,11 +45,12 @@ fn call_faults(call: &CallPlan) -> twilio::CallFaults {
 }
 
 pub(crate) fn inbound_spec(call: &CallPlan, endpoints: &Endpoints) -> twilio::CallSpec {
-    let real = format!(
-        "{}{}",
-        endpoints.public_url,
-        path_for(&endpoints.incoming_path, &call.tenant)
-    );
+    // By number, the URL names no tenant: the server must find it from the signed `To`.
+    let path = match call.resolve_by {
+        ResolveBy::Slug => path_for(&endpoints.incoming_path, &call.tenant),
+        ResolveBy::Number => endpoints.incoming_by_number_path.clone(),
+    };
+    let real = format!("{}{path}", endpoints.public_url);
     let (voice_url, fallback_url) = match call.faults.webhook {
         None => (real, None),
         Some((fault, fallback)) => {

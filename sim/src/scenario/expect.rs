@@ -598,6 +598,7 @@ mod tests {
                 voice: None,
                 provision: true,
                 contacts: BTreeMap::new(),
+                numbers: Vec::new(),
             },
         );
         m

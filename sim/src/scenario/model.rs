@@ -101,6 +101,10 @@ pub struct RawTenant {
     /// supports them adds them to that caller's prompt, and to nobody else's.
     #[serde(default)]
     pub contacts: BTreeMap<String, String>,
+    /// The E.164 numbers the tenant is called at, provisioned with it; the first is the one a
+    /// call with `resolve_by: number` dials (inbound) or calls from (outbound).
+    #[serde(default)]
+    pub numbers: Vec<String>,
 }
 
 /// A tenant edit at a time.
@@ -185,6 +189,20 @@ pub struct RawCall {
     /// Outbound only: how long it rings before the callee answers.
     #[serde(default)]
     pub ring: Option<HumanDuration>,
+    /// How the server finds the call's tenant: `slug` (default, the webhook URL names it) or
+    /// `number` (the slug-less webhook; the tenant's number is `To` inbound, `From` outbound).
+    #[serde(default)]
+    pub resolve_by: Option<RawResolveBy>,
+}
+
+/// How the server finds a call's tenant.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawResolveBy {
+    /// From the slug in the webhook URL.
+    Slug,
+    /// From the tenant's number: the number called (inbound) or called from (outbound).
+    Number,
 }
 
 /// One caller timeline step: a map with exactly one of these keys (checked by the plan).

@@ -136,6 +136,9 @@ pub struct TenantPlan {
     /// Caller-specific notes by the caller's E.164 number.
     #[serde(skip)]
     pub contacts: BTreeMap<String, String>,
+    /// The E.164 numbers the tenant is called at, in the scenario's order.
+    #[serde(skip)]
+    pub numbers: Vec<String>,
 }
 
 /// A tenant edit.
@@ -249,6 +252,19 @@ pub struct CallPlan {
     pub ring: Duration,
     /// Faults.
     pub faults: CallFaultPlan,
+    /// How the server is to find the call's tenant.
+    pub resolve_by: ResolveBy,
+}
+
+/// How the server finds a call's tenant: which voice webhook the fake Twilio posts (inbound) and
+/// which caller ID the call is placed from (outbound).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResolveBy {
+    /// The webhook URL names the tenant's slug.
+    #[default]
+    Slug,
+    /// The slug-less webhook; the tenant's number is `To` (inbound) or `From` (outbound).
+    Number,
 }
 
 /// Reply audio.

@@ -77,6 +77,7 @@ mod tests {
                 voice: None,
                 provision: true,
                 contacts: std::collections::BTreeMap::new(),
+                numbers: Vec::new(),
             },
         }
     }

@@ -1,5 +1,6 @@
-//! The `calls:` section: each call's direction, numbers and timeline, its audio rendered within
-//! the scenario's audio budget and its timeline checked against `hangup_at` and Twilio's limits.
+//! The `calls:` section: each call's direction, numbers (its tenant's own under
+//! `resolve_by: number`) and timeline, its audio rendered within the scenario's audio budget and
+//! its timeline checked against `hangup_at` and Twilio's limits.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -7,12 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::exactly_one;
+use super::numbers::tenant_side_number;
 use crate::scenario::ScenarioError;
 use crate::scenario::duration::format_duration;
 use crate::scenario::limits::{AudioBudget, MAX_CALLER_CLIP, MAX_CALLS, MAX_STEPS, check_timeline};
 use crate::scenario::load::LoadedScenario;
-use crate::scenario::model::{RawAnswer, RawCall, RawDirection, RawStep};
-use crate::scenario::plan::{Answer, CallDirection, CallFaultPlan, CallPlan, StepPlan, TenantPlan};
+use crate::scenario::model::{RawAnswer, RawCall, RawDirection, RawResolveBy, RawStep};
+use crate::scenario::plan::{
+    Answer, CallDirection, CallFaultPlan, CallPlan, ResolveBy, StepPlan, TenantPlan,
+};
 
 /// Every call of the scenario, in file order.
 pub(super) fn calls(
@@ -87,6 +91,10 @@ fn call_plan(
         ));
     }
     let steps = timeline(loaded, dir, seed, i, call, budget)?;
+    let resolve_by = match call.resolve_by {
+        None | Some(RawResolveBy::Slug) => ResolveBy::Slug,
+        Some(RawResolveBy::Number) => ResolveBy::Number,
+    };
     let (default_from, default_to) = match direction {
         CallDirection::Inbound => (
             format!("+1415555{:04}", 100 + i),
@@ -97,13 +105,22 @@ fn call_plan(
             format!("+1415555{:04}", 100 + i),
         ),
     };
+    let mut from = call.from.clone().unwrap_or(default_from);
+    let mut to = call.to.clone().unwrap_or(default_to);
+    if resolve_by == ResolveBy::Number {
+        let number = tenant_side_number(loaded, i, call, direction, tenants)?;
+        match direction {
+            CallDirection::Inbound => to = number,
+            CallDirection::Outbound => from = number,
+        }
+    }
     Ok(CallPlan {
         name,
         tenant: call.tenant.clone(),
         direction,
         start: call.start.map(|d| d.get()).unwrap_or_default(),
-        from: call.from.clone().unwrap_or(default_from),
-        to: call.to.clone().unwrap_or(default_to),
+        from,
+        to,
         connect_delay: call.connect_delay.map(|d| d.get()).unwrap_or_default(),
         steps,
         hangup_at: call.hangup_at.map(|d| d.get()),
@@ -114,6 +131,7 @@ fn call_plan(
         },
         ring: call.ring.map(|d| d.get()).unwrap_or(Duration::from_secs(2)),
         faults: CallFaultPlan::default(),
+        resolve_by,
     })
 }
 

@@ -3,12 +3,14 @@
 
 //!
 //! One file per section: `tenants`, `calls` (timelines and their audio), `ai` (replies),
-//! `faults` and `expectations`; this file orders them and assembles the plan.
+//! `faults` and `expectations`, and `numbers` (tenant numbers and the calls that dial them);
+//! this file orders them and assembles the plan.
 
 mod ai;
 mod calls;
 mod expectations;
 mod faults;
+mod numbers;
 mod tenants;
 
 use std::path::Path;

@@ -1,10 +1,12 @@
-//! The `tenants:` and `tenant_changes:` sections: slugs checked, each change applied to the
-//! tenant's settings so the plan holds the full settings after every edit, in time order.
+//! The `tenants:` and `tenant_changes:` sections: slugs, contacts and numbers checked, each
+//! change applied to the tenant's settings so the plan holds the full settings after every edit,
+//! in time order.
 
 use std::collections::BTreeMap;
 
 use super::super::load::LoadedScenario;
 use super::super::plan::{TenantChange, TenantPlan};
+use super::numbers::{check_tenant_numbers, is_e164};
 use crate::scenario::ScenarioError;
 
 /// The provisioned tenants and every edit, sorted by time.
@@ -12,6 +14,7 @@ pub(super) fn tenants(
     loaded: &LoadedScenario,
 ) -> Result<(BTreeMap<String, TenantPlan>, Vec<TenantChange>), ScenarioError> {
     let raw = &loaded.raw;
+    check_tenant_numbers(loaded, &raw.tenants)?;
     let mut tenants = BTreeMap::new();
     for (slug, t) in &raw.tenants {
         if !slug
@@ -41,6 +44,7 @@ pub(super) fn tenants(
                 voice: t.voice.clone(),
                 provision: t.provision.unwrap_or(true),
                 contacts: t.contacts.clone(),
+                numbers: t.numbers.clone(),
             },
         );
     }
@@ -84,11 +88,4 @@ pub(super) fn tenants(
         });
     }
     Ok((tenants, tenant_changes))
-}
-
-/// `+` followed by 1 to 15 digits, as Twilio writes phone numbers.
-fn is_e164(phone: &str) -> bool {
-    phone
-        .strip_prefix('+')
-        .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
