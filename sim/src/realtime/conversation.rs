@@ -12,6 +12,9 @@ pub(crate) struct Item {
     pub(crate) json: Value,
     /// Milliseconds of model audio in an assistant message, if it is an audio message.
     pub(crate) audio_ms: Option<u64>,
+    /// When the first audio delta of an assistant message was sent (ms of simulation time):
+    /// none of its audio can have been heard before then.
+    pub(crate) audio_from_ms: Option<u64>,
 }
 
 impl Item {
@@ -123,6 +126,7 @@ mod tests {
             id: id.to_owned(),
             json: json!({"id": id, "type": "message"}),
             audio_ms: None,
+            audio_from_ms: None,
         }
     }
 

@@ -518,6 +518,11 @@ pub struct TruncateRecord {
     pub audio_end_ms: u64,
     /// Audio length of the item, if it is known and has audio.
     pub item_audio_ms: Option<u64>,
+    /// When the mock sent the item's first audio delta, if it is known and has audio: no audio
+    /// of the item can have been heard before then. Left out of serialized records when unknown,
+    /// so records of items without audio read as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_audio_from_ms: Option<u64>,
     /// The error message, if it was rejected.
     pub error: Option<String>,
 }

@@ -292,7 +292,15 @@ impl Session {
             let json = item.clone();
             let previous = self
                 .conv
-                .insert(Item { id, json, audio_ms }, &Position::End)
+                .insert(
+                    Item {
+                        id,
+                        json,
+                        audio_ms,
+                        audio_from_ms: None,
+                    },
+                    &Position::End,
+                )
                 .ok()
                 .flatten();
             r.message_previous.clone_from(&previous);
@@ -329,12 +337,14 @@ impl Session {
             if r.in_conversation() {
                 self.assistant_audio = true;
                 let sent = r.audio_sent_ms();
+                let now = self.now_ms();
                 if let Some(item) = r
                     .message_item
                     .as_deref()
                     .and_then(|id| self.conv.get_mut(id))
                 {
                     item.audio_ms = Some(sent);
+                    item.audio_from_ms.get_or_insert(now);
                 }
             }
         }
@@ -418,6 +428,7 @@ impl Session {
                     id: item_id,
                     json: done.clone(),
                     audio_ms: None,
+                    audio_from_ms: None,
                 },
                 &Position::End,
             );

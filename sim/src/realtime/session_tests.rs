@@ -796,6 +796,51 @@ async fn truncate_and_voice_lock_after_assistant_audio() {
     );
 }
 
+/// Streams a one-second reply at `pace` from 500 ms into the session, truncates it and returns
+/// how long after `response.create` the reply finished streaming, with the ledger.
+async fn stream_one_second_at(pace: f64) -> (Duration, Ledger) {
+    let mut config = config(Script {
+        replies: vec![long_reply("One second of audio.", 1_000)],
+        ..Script::default()
+    });
+    config.audio_pace = pace;
+    let mut h = start_with(config, Dialect::Ga, true);
+    h.event().await;
+    h.send(manual_update());
+    h.until("session.updated").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = tokio::time::Instant::now();
+    h.send(json!({"type": "response.create"}));
+    let events = h.until("response.done").await;
+    let streamed = asked.elapsed();
+    let deltas = types(&events)
+        .into_iter()
+        .filter(|t| *t == "response.output_audio.delta")
+        .count();
+    assert_eq!(deltas, 10, "ten 100 ms chunks");
+    let item_id = events.last().unwrap()["response"]["output"][0]["id"].clone();
+    h.send(json!({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 300}));
+    h.until("conversation.item.truncated").await;
+    (streamed, h.close().await)
+}
+
+#[tokio::test(start_paused = true)]
+async fn audio_pace_sets_how_fast_a_reply_streams_and_truncates_know_when_its_audio_began() {
+    // Real time: the tenth chunk leaves 900 ms after the first, one second of audio per second.
+    let (streamed, ledger) = stream_one_second_at(1.0).await;
+    assert_eq!(streamed, Duration::from_millis(900));
+    let truncate = &ledger.sessions()[0].truncates[0];
+    assert_eq!(truncate.item_audio_from_ms, Some(500));
+    assert_eq!(truncate.item_audio_ms, Some(1_000));
+    // The default pace is the burst: ten times real time.
+    assert_eq!(
+        MockConfig::new(SimClock::start_default(), IdGen::new(1)).audio_pace,
+        10.0
+    );
+    let (streamed, _) = stream_one_second_at(10.0).await;
+    assert_eq!(streamed, Duration::from_millis(90));
+}
+
 #[tokio::test(start_paused = true)]
 async fn barge_in_cancels_a_generating_response() {
     let script = Script {

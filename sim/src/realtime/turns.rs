@@ -186,6 +186,7 @@ impl Session {
                 id: item_id,
                 json: item,
                 audio_ms: None,
+                audio_from_ms: None,
             },
             &Position::End,
         );
@@ -314,6 +315,7 @@ impl Session {
                 id,
                 json,
                 audio_ms: None,
+                audio_from_ms: None,
             },
             &position,
         );
@@ -402,6 +404,7 @@ impl Session {
             .ok_or_else(|| ApiError::missing_required("audio_end_ms"))?;
         let audio_end_ms = uint(end, "audio_end_ms")?;
         let item_audio_ms = self.conv.get(&id).and_then(|i| i.audio_ms);
+        let item_audio_from_ms = self.conv.get(&id).and_then(|i| i.audio_from_ms);
         let result = match self.conv.get_mut(&id) {
             None => Err(not_found(&id, "item_id")),
             Some(item) => match item.audio_ms {
@@ -433,6 +436,7 @@ impl Session {
             item_id: id.clone(),
             audio_end_ms,
             item_audio_ms,
+            item_audio_from_ms,
             error,
         };
         self.record(|s| s.push_truncate(record, &retention));

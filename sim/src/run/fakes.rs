@@ -61,6 +61,9 @@ pub(crate) fn start_mock_ai(
     mock.ledger = ledger.clone();
     mock.script = Arc::new(script_for(plan));
     mock.max_session = plan.ai.max_session;
+    if let Some(pace) = plan.ai.audio_pace {
+        mock.audio_pace = pace;
+    }
     tokio::spawn(async move {
         if let Err(err) = realtime::run(listener, mock, shutdown.wait()).await {
             tracing::error!("mock AI stopped: {err}");

@@ -254,6 +254,10 @@ pub struct RawAi {
     /// The reply used once `replies` are exhausted.
     #[serde(default)]
     pub default_reply: Option<RawReply>,
+    /// How fast reply audio is streamed: seconds of audio per second of scenario time (1.0 is
+    /// real time); absent, the mock's burst.
+    #[serde(default)]
+    pub audio_pace: Option<f64>,
 }
 
 /// One scripted model reply.

@@ -338,4 +338,7 @@ pub struct AiPlan {
     pub default_reply: Option<ReplyPlan>,
     /// Faults.
     pub faults: Vec<AiFaultPlan>,
+    /// Seconds of reply audio streamed per second of scenario time (1.0 is real time); `None`
+    /// keeps the mock's own pace, a burst of about ten times real time.
+    pub audio_pace: Option<f64>,
 }

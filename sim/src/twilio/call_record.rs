@@ -142,6 +142,11 @@ pub struct StreamRecord {
     /// The played-out server audio, µ-law, in order.
     #[serde(skip)]
     pub heard: Vec<u8>,
+    /// When the caller heard server audio: each run of continuous playout, in order. Not
+    /// serialized: the `media` events summarise the same runs for readers; this typed copy is
+    /// for the invariants that compare what the caller heard with what the server claims.
+    #[serde(skip)]
+    pub playout: Vec<PlayoutSpan>,
     /// The caller audio sent, µ-law.
     #[serde(skip)]
     pub sent: Vec<u8>,
@@ -173,8 +178,35 @@ impl StreamRecord {
             media_frames_sent: 0,
             audio_heard_ms: 0,
             heard: Vec::new(),
+            playout: Vec::new(),
             sent: Vec::new(),
         }
+    }
+}
+
+/// One run of continuous playout: the caller heard server audio from `from_ms` to `to_ms`
+/// (ms since the scenario start) at 8000 bytes per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayoutSpan {
+    /// When the run started playing.
+    pub from_ms: u64,
+    /// When it stopped: drained, cleared or ended with the stream.
+    pub to_ms: u64,
+    /// µ-law bytes played in the run.
+    pub bytes: u64,
+    /// Whether a `clear` cut it short.
+    pub cleared: bool,
+}
+
+impl PlayoutSpan {
+    /// Milliseconds of this run's audio played within `[from_ms, to_ms]`.
+    pub fn heard_within(&self, from_ms: u64, to_ms: u64) -> u64 {
+        let overlap = self
+            .to_ms
+            .min(to_ms)
+            .saturating_sub(self.from_ms.max(from_ms));
+        // µ-law at 8 kHz is 8 bytes per millisecond.
+        overlap.min(self.bytes / 8)
     }
 }
 

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::audio::FRAME_MS;
 use crate::clock::SimClock;
 
-use super::call_record::{EventDir, StreamEvent, StreamRecord, TwilioError};
+use super::call_record::{EventDir, PlayoutSpan, StreamEvent, StreamRecord, TwilioError};
 use super::call_store::{CallHandle, ControlCmd};
 use super::caller_cursor::CallerCursor;
 use super::env::TwilioEnv;
@@ -300,6 +300,31 @@ impl Session<'_> {
         self.apply(tx, played).await.is_ok()
     }
 
+    /// Records one run of continuous playout, as a `media` event and as a [`PlayoutSpan`].
+    fn segment(&self, start: Instant, end: Instant, bytes: u64, cleared: bool) {
+        let span = PlayoutSpan {
+            from_ms: self.clock.ms_at(start),
+            to_ms: self.clock.ms_at(end),
+            bytes,
+            cleared,
+        };
+        let e = StreamEvent {
+            at_ms: span.from_ms,
+            dir: EventDir::In,
+            event: "media".into(),
+            detail: json!({
+                "from_ms": span.from_ms,
+                "to_ms": span.to_ms,
+                "bytes": bytes,
+                "cleared": cleared,
+            }),
+        };
+        self.update(|st| {
+            st.events.push(e);
+            st.playout.push(span);
+        });
+    }
+
     /// Records played audio and segments, and echoes reached marks.
     async fn apply<W: Sink<Message> + Unpin>(
         &mut self,
@@ -317,20 +342,7 @@ impl Session<'_> {
                     end,
                     bytes,
                     cleared,
-                } => {
-                    let e = StreamEvent {
-                        at_ms: self.clock.ms_at(start),
-                        dir: EventDir::In,
-                        event: "media".into(),
-                        detail: json!({
-                            "from_ms": self.clock.ms_at(start),
-                            "to_ms": self.clock.ms_at(end),
-                            "bytes": bytes,
-                            "cleared": cleared,
-                        }),
-                    };
-                    self.update(|st| st.events.push(e));
-                }
+                } => self.segment(start, end, bytes, cleared),
                 Played::Mark(name) => {
                     let seq = self.next_seq();
                     let echo = TwilioMessage::Mark {
@@ -436,13 +448,8 @@ impl Session<'_> {
                 start, end, bytes, ..
             } = p
             {
-                let e = StreamEvent {
-                    at_ms: self.clock.ms_at(start),
-                    dir: EventDir::In,
-                    event: "media".into(),
-                    detail: json!({"from_ms": self.clock.ms_at(start), "to_ms": self.clock.ms_at(end), "bytes": bytes, "cleared": false}),
-                };
-                self.update(|st| st.events.push(e));
+                // The stream's end, not a `clear`, cut this run short.
+                self.segment(start, end, bytes, false);
             } else if let Played::Audio(bytes) = p {
                 self.update(|st| {
                     st.heard.extend_from_slice(&bytes);

@@ -13,6 +13,12 @@ use crate::scenario::load::LoadedScenario;
 use crate::scenario::model::RawReply;
 use crate::scenario::plan::{AiFaultPlan, AiPlan, ErrorPlan, ReplyAudioPlan, ReplyPlan};
 
+/// The paces `ai.audio_pace` may take. Below a tenth of real time a ten-second reply would take
+/// over a minute and a half to stream, which no real model does; above a hundred times real time
+/// the mock's 100 ms chunks would come faster than one per millisecond of scenario time, which
+/// the millisecond-resolution records could no longer tell apart.
+const AUDIO_PACE_RANGE: std::ops::RangeInclusive<f64> = 0.1..=100.0;
+
 /// The AI script.
 pub(super) fn ai(
     loaded: &LoadedScenario,
@@ -21,6 +27,11 @@ pub(super) fn ai(
     budget: &mut AudioBudget,
 ) -> Result<AiPlan, ScenarioError> {
     let raw = &loaded.raw;
+    let audio_pace = raw
+        .ai
+        .audio_pace
+        .map(|p| audio_pace(loaded, p))
+        .transpose()?;
     let ai = AiPlan {
         max_session: raw
             .ai
@@ -41,11 +52,29 @@ pub(super) fn ai(
             .map(|r| reply_plan(loaded, dir, "ai.default_reply", r, budget))
             .transpose()?,
         faults: ai_faults,
+        audio_pace,
     };
     if ai.max_session < Duration::from_secs(1) {
         return Err(loaded.error_at("ai.max_session", &["max_session"], "must be at least 1s"));
     }
     Ok(ai)
+}
+
+/// `ai.audio_pace`: a finite pace within [`AUDIO_PACE_RANGE`].
+fn audio_pace(loaded: &LoadedScenario, pace: f64) -> Result<f64, ScenarioError> {
+    if AUDIO_PACE_RANGE.contains(&pace) {
+        return Ok(pace);
+    }
+    Err(loaded.error_at(
+        "ai.audio_pace",
+        &["audio_pace:"],
+        format!(
+            "{pace} is out of range: the pace is seconds of reply audio per second of scenario \
+             time (1.0 is real time) and must lie between {} and {}",
+            AUDIO_PACE_RANGE.start(),
+            AUDIO_PACE_RANGE.end()
+        ),
+    ))
 }
 
 pub(super) fn error_plan(e: &crate::scenario::model::RawError, default_type: &str) -> ErrorPlan {
@@ -140,4 +169,42 @@ fn reply_plan(
         fail: reply.fail.as_ref().map(|e| error_plan(e, "server_error")),
         error: reply.error.as_ref().map(|e| error_plan(e, "server_error")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::load::parse_str;
+    use crate::scenario::validate::build_plan;
+
+    const BASE: &str = "title: t\ntenants:\n  acme: { business_name: Acme }\ncalls:\n  - tenant: acme\n    direction: inbound\n    timeline:\n      - silence: 1s\n";
+
+    fn pace_of(ai: &str) -> Result<Option<f64>, String> {
+        let loaded =
+            parse_str(Path::new("s.yaml"), format!("{BASE}{ai}")).map_err(|e| e.to_string())?;
+        build_plan(&loaded, "s")
+            .map(|plan| plan.ai.audio_pace)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn audio_pace_is_absent_by_default_and_kept_when_in_range() {
+        assert_eq!(pace_of(""), Ok(None));
+        assert_eq!(pace_of("ai:\n  audio_pace: 1.0\n"), Ok(Some(1.0)));
+        assert_eq!(pace_of("ai:\n  audio_pace: 2\n"), Ok(Some(2.0)));
+        assert_eq!(pace_of("ai:\n  audio_pace: 0.1\n"), Ok(Some(0.1)));
+        assert_eq!(pace_of("ai:\n  audio_pace: 100\n"), Ok(Some(100.0)));
+    }
+
+    #[test]
+    fn audio_pace_out_of_range_names_the_key_and_its_place() {
+        for bad in ["0", "-1", "0.05", "100.5", ".nan", ".inf"] {
+            let err = pace_of(&format!("ai:\n  replies: []\n  audio_pace: {bad}\n"))
+                .expect_err("out of range");
+            assert!(err.starts_with("s.yaml:11:3"), "{bad}: {err}");
+            assert!(err.contains("ai.audio_pace"), "{bad}: {err}");
+            assert!(err.contains("between 0.1 and 100"), "{bad}: {err}");
+        }
+    }
 }

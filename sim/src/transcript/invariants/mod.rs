@@ -14,8 +14,11 @@
 //! - `teardown`: nothing is left open or held after the calls end.
 //! - `timing`: the AI session opens promptly after the stream starts.
 //! - `panic`: no task of the in-process server under test panicked.
+//! - `barge_in`: a truncate claims no more than the caller heard, and a barge-in is followed by
+//!   a Twilio `clear`.
 
 mod audio;
+mod barge_in;
 mod config;
 mod context;
 mod freshness;
@@ -62,6 +65,16 @@ pub const INVARIANTS: &[(&str, &str)] = &[
          Twilio stream's start",
     ),
     (panic::NO_PANIC, "no task of the server under test panicked"),
+    (
+        barge_in::TRUNCATE_WITHIN_HEARD,
+        "every conversation.item.truncate claims no more of its item's audio than the caller \
+         had heard (Twilio's playout), give or take 40 ms",
+    ),
+    (
+        barge_in::CLEAR_FOLLOWS,
+        "when the caller starts speaking over the AI's audio, the server sends Twilio clear \
+         within 1 s (a reply that runs out by itself within that second needs none)",
+    ),
 ];
 
 /// Whether `id` names a built-in invariant.
@@ -110,6 +123,8 @@ pub fn check_all(ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(teardown::no_socket(ctx));
     findings.extend(timing::session_opens(ctx));
     findings.extend(panic::no_panic(ctx));
+    findings.extend(barge_in::truncate_within_heard(ctx));
+    findings.extend(barge_in::clear_follows(ctx));
     for f in &mut findings {
         f.waived = ctx.plan.waivers.get(&f.invariant).cloned();
     }

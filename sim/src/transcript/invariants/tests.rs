@@ -367,3 +367,101 @@ fn declared_bounds_set_the_timing_and_freshness_limits() {
     slow.declared.prompt_freshness = std::time::Duration::from_secs(3);
     assert_eq!(findings(&p, &slow, freshness::FRESH).len(), 1);
 }
+
+/// A run whose caller heard AI audio from 0 to 2,040 ms, when a `clear` cut it, and whose
+/// session truncated an item whose audio started at `item_from_ms` at `audio_end_ms`, at
+/// 2,040 ms.
+fn truncated_run(p: &Plan, audio_end_ms: u64, item_from_ms: u64) -> RunArtifacts {
+    let mut s = session(IN);
+    s.truncates.push(crate::realtime::TruncateRecord {
+        at_ms: 2_040,
+        item_id: "item_1".into(),
+        audio_end_ms,
+        item_audio_ms: Some(8_000),
+        item_audio_from_ms: Some(item_from_ms),
+        error: None,
+    });
+    with_playout(artifacts(p, vec![s]), 2_040, true)
+}
+
+/// `art` with its stream playing AI audio from 0 to `to_ms` (cleared there when `cleared`).
+fn with_playout(mut art: RunArtifacts, to_ms: u64, cleared: bool) -> RunArtifacts {
+    let stream = &mut art.calls[0].streams[0];
+    stream.playout.push(crate::twilio::PlayoutSpan {
+        from_ms: 0,
+        to_ms,
+        bytes: to_ms * 8,
+        cleared,
+    });
+    if cleared {
+        stream.clears.push(to_ms);
+    }
+    art
+}
+
+#[test]
+fn truncate_within_heard_flags_a_claim_beyond_the_playout() {
+    let p = plan("");
+    let id = barge_in::TRUNCATE_WITHIN_HEARD;
+    assert_eq!(findings(&p, &truncated_run(&p, 2_020, 0), id), []);
+    // Two frames over what was heard are within the tolerance; one millisecond more is not.
+    assert_eq!(findings(&p, &truncated_run(&p, 2_080, 0), id), []);
+    assert_eq!(findings(&p, &truncated_run(&p, 2_081, 0), id).len(), 1);
+
+    let f = findings(&p, &truncated_run(&p, 8_000, 0), id);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].at_ms, 2_040);
+    for part in [
+        "inbound call `caller` to acme",
+        "at 2.0s",
+        "item item_1 at audio_end_ms 8000 ms",
+        "heard at most 2040 ms",
+    ] {
+        assert!(f[0].message.contains(part), "{part}: {}", f[0].message);
+    }
+
+    // Audio played before the item's first delta is not audio of the item.
+    let f = findings(&p, &truncated_run(&p, 2_020, 1_000), id);
+    assert!(f[0].message.contains("heard at most 1040 ms"), "{f:?}");
+}
+
+/// A run in which the caller started speaking at 2,000 ms while the AI's audio played from 0
+/// to `to_ms` (cut there by a `clear` when `cleared`).
+fn interrupted_run(p: &Plan, to_ms: u64, cleared: bool) -> RunArtifacts {
+    let mut s = session(IN);
+    s.vad_turns.push(crate::realtime::VadTurn {
+        speech_started_ms: 2_000,
+        speech_stopped_ms: Some(3_000),
+        at_ms: 2_000,
+    });
+    with_playout(artifacts(p, vec![s]), to_ms, cleared)
+}
+
+#[test]
+fn clear_follows_flags_a_reply_that_keeps_playing_over_the_caller() {
+    let p = plan("");
+    let id = barge_in::CLEAR_FOLLOWS;
+    assert_eq!(findings(&p, &interrupted_run(&p, 2_040, true), id), []);
+    // A reply that runs out by itself soon after the caller starts needs no clear.
+    assert_eq!(findings(&p, &interrupted_run(&p, 2_500, false), id), []);
+    // Speech while nothing plays is no barge-in.
+    assert_eq!(findings(&p, &interrupted_run(&p, 1_500, false), id), []);
+
+    let f = findings(&p, &interrupted_run(&p, 8_000, false), id);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].at_ms, 2_000);
+    for part in [
+        "inbound call `caller` to acme",
+        "started speaking at 2.0s",
+        "on stream MZ1",
+        "no clear followed within 1.0s",
+        "heard 1000 ms more",
+    ] {
+        assert!(f[0].message.contains(part), "{part}: {}", f[0].message);
+    }
+
+    // A clear that comes after the bound does not count.
+    let mut late = interrupted_run(&p, 8_000, false);
+    late.calls[0].streams[0].clears.push(3_500);
+    assert_eq!(findings(&p, &late, id).len(), 1);
+}

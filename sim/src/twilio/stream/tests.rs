@@ -125,6 +125,14 @@ async fn mark_after_one_second_of_audio_echoes_at_one_second() {
     assert_eq!(st.heard.len(), 8000);
     assert_eq!(st.audio_heard_ms, 1000);
     assert_eq!(st.sent.len(), 150 * 160);
+    let whole = PlayoutSpan {
+        from_ms: 0,
+        to_ms: 1000,
+        bytes: 8000,
+        cleared: false,
+    };
+    assert_eq!(st.playout, vec![whole]);
+    assert_eq!(whole.heard_within(250, 5000), 750);
 }
 
 #[tokio::test(start_paused = true)]
@@ -168,6 +176,15 @@ async fn clear_at_300_ms_echoes_pending_marks_and_drops_the_rest() {
     assert_eq!(st.heard.len(), 2400);
     assert_eq!(st.clears, vec![300]);
     assert_eq!(st.marks_echoed, 2);
+    let cut = PlayoutSpan {
+        from_ms: 0,
+        to_ms: 300,
+        bytes: 2400,
+        cleared: true,
+    };
+    assert_eq!(st.playout, vec![cut]);
+    assert_eq!(cut.heard_within(100, 200), 100);
+    assert_eq!(cut.heard_within(400, 900), 0);
 }
 
 #[tokio::test(start_paused = true)]
