@@ -67,7 +67,9 @@ fn audio_pace(loaded: &LoadedScenario, pace: f64) -> Result<f64, ScenarioError> 
     }
     Err(loaded.error_at(
         "ai.audio_pace",
-        &["audio_pace:"],
+        // Anchored at the top-level `ai:` key, so that a description mentioning the key is
+        // not taken for it.
+        &["\nai:", "audio_pace:"],
         format!(
             "{pace} is out of range: the pace is seconds of reply audio per second of scenario \
              time (1.0 is real time) and must lie between {} and {}",
@@ -200,8 +202,8 @@ mod tests {
     #[test]
     fn audio_pace_out_of_range_names_the_key_and_its_place() {
         for bad in ["0", "-1", "0.05", "100.5", ".nan", ".inf"] {
-            let err = pace_of(&format!("ai:\n  replies: []\n  audio_pace: {bad}\n"))
-                .expect_err("out of range");
+            let ai = format!("description: \"audio_pace: {bad}\"\nai:\n  audio_pace: {bad}\n");
+            let err = pace_of(&ai).expect_err("out of range");
             assert!(err.starts_with("s.yaml:11:3"), "{bad}: {err}");
             assert!(err.contains("ai.audio_pace"), "{bad}: {err}");
             assert!(err.contains("between 0.1 and 100"), "{bad}: {err}");
