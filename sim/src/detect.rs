@@ -83,6 +83,7 @@ fn with_bug(bug: &ReferenceBug, wall_limit: Duration) -> RunOptions {
             profile: Profile::Fixed,
             validate_signatures: true,
             bugs: vec![bug.name.to_string()],
+            transport: crate::run::Transport::default(),
         },
         seed: None,
         wall_limit,

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::report::html::CallAudio;
 use crate::report::{Outcome, ScenarioReport};
-use crate::run::{ExecuteError, GuardError, HarnessError, RunArtifacts, Target, execute, guarded};
+use crate::run::{
+    CpuTime, ExecuteError, GuardError, HarnessError, RunArtifacts, Target, execute, guarded,
+};
 use crate::scenario::ScenarioError;
 pub use crate::scenario::discovery::{DiscoveryError, SEPARATE_PACKS, ScenarioFile, discover};
 use crate::scenario::expect::{AssertionResult, evaluate};
@@ -77,6 +79,15 @@ impl Failure {
     }
 }
 
+/// What a run cost, for `--timings`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunCost {
+    /// CPU time of the scenario's thread (the fakes, the mock AI and an in-process server).
+    pub cpu: CpuTime,
+    /// Caller `media` frames the fake Twilio sent.
+    pub caller_frames: u64,
+}
+
 /// The result of running one scenario file.
 #[derive(Debug)]
 pub struct ScenarioRun {
@@ -90,6 +101,8 @@ pub struct ScenarioRun {
     pub wall: Duration,
     /// Why the scenario could not be judged, if it could not.
     pub failure: Option<Failure>,
+    /// What the run cost.
+    pub cost: RunCost,
 }
 
 /// The result of a scenario that could not run.
@@ -116,6 +129,7 @@ pub fn error_run(
         audio: BTreeMap::new(),
         wall,
         failure: Some(failure),
+        cost: RunCost::default(),
     }
 }
 
@@ -230,7 +244,16 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
             run.plan = Some(plan);
             run
         }
-        Ok(art) => {
+        Ok((art, cpu)) => {
+            let cost = RunCost {
+                cpu,
+                caller_frames: art
+                    .calls
+                    .iter()
+                    .flat_map(|c| &c.streams)
+                    .map(|s| s.media_frames_sent)
+                    .sum(),
+            };
             let transcript = build_transcript(&plan, &art);
             let mut assertions = evaluate_all(&plan, &transcript);
             assertions.extend(invariant_results(&transcript.invariants));
@@ -264,6 +287,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                 audio,
                 wall: started.elapsed(),
                 failure: None,
+                cost,
             }
         }
     }

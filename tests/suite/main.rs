@@ -14,7 +14,7 @@ use std::time::Duration;
 use datatest_stable::Utf8Path;
 use sim::report::Outcome;
 use sim::report::junit::failure_text;
-use sim::run::{Profile, Target};
+use sim::run::{Profile, Target, Transport};
 use sim::suite::{RunOptions, ScenarioFile, run_file};
 use sim::transcript::snapshot::{SnapshotView, snapshot_view};
 
@@ -28,6 +28,7 @@ fn options(profile: Profile) -> RunOptions {
             profile,
             validate_signatures: true,
             bugs: Vec::new(),
+            transport: Transport::default(),
         },
         seed: None,
         wall_limit: Duration::from_secs(300),

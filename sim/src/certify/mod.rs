@@ -60,6 +60,7 @@ fn not_checked_run(file: &ScenarioFile, req: &Requirement, why: &str) -> Scenari
         audio: std::collections::BTreeMap::new(),
         wall: Duration::ZERO,
         failure: None,
+        cost: crate::suite::RunCost::default(),
     }
 }
 
@@ -169,6 +170,7 @@ mod tests {
             audio: std::collections::BTreeMap::new(),
             wall: Duration::ZERO,
             failure: None,
+            cost: crate::suite::RunCost::default(),
         }
     }
 

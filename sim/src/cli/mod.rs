@@ -7,6 +7,7 @@ pub mod detect;
 pub mod output;
 pub mod run;
 pub mod serve_ai;
+mod timings;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

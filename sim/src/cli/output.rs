@@ -261,6 +261,7 @@ mod tests {
             audio: BTreeMap::new(),
             wall: Duration::from_millis(10),
             failure: None,
+            cost: crate::suite::RunCost::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::partition::Partition;
 use crate::report::html::{CallAudio, render_html};
 use crate::report::junit::render_junit;
 use crate::report::{Outcome, RunReport};
-use crate::run::{ExternalTarget, Profile, Target};
+use crate::run::{ExternalTarget, Profile, Target, Transport};
 use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, discover, run_file};
 
 /// Default listen address of the mock AI for external targets.
@@ -54,6 +54,10 @@ pub struct TargetArgs {
     /// only; `callsim detect --list` names them).
     #[arg(long = "inject-bug", value_name = "NAME")]
     pub inject_bug: Vec<String>,
+    /// What an in-process run's parts talk over: `memory` pipes (default; deterministic by
+    /// construction) or loopback `tcp`. External targets are always driven over TCP.
+    #[arg(long, value_enum)]
+    pub transport: Option<Transport>,
     /// Wall-clock limit of one scenario, in seconds.
     #[arg(long, default_value_t = 600)]
     pub wall_limit: u64,
@@ -99,6 +103,10 @@ pub struct RunArgs {
     /// Scenarios run at once (in-process only; default: available cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Print what each scenario cost: simulated and wall time, their ratio, caller frames per
+    /// wall second and the CPU split (user/system).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `callsim merge-reports`.
@@ -140,7 +148,11 @@ pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
             },
             validate_signatures: !args.reference_without_signature_validation,
             bugs: checked_bugs(&args.inject_bug)?,
+            transport: args.transport.unwrap_or_default(),
         });
+    }
+    if args.transport == Some(Transport::Memory) {
+        return Err("--transport memory applies to the in-process reference server only: an external target is always driven over TCP".into());
     }
     if !args.inject_bug.is_empty() {
         return Err("--inject-bug applies to the in-process reference server only".into());
@@ -380,6 +392,11 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
     }
     if errors > 0 {
         println!("{errors} scenario(s) could not run (input or harness error)");
+    }
+    if args.timings {
+        for line in super::timings::timings_lines(&runs, target.transport_name()) {
+            println!("{line}");
+        }
     }
     println!("{}", summary_line(passed, failed + errors, skipped));
     exit_code(&report)

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::SimClock;
 use crate::ids::IdGen;
+use crate::net::NetListener;
 use crate::realtime::{BetaMode, Ledger, MockConfig, Retention};
 
 /// How often the count of sessions dropped from the ledger is logged, when it changed.
@@ -118,7 +119,7 @@ pub async fn run(args: ServeAiArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {addr}").context("cannot write to stdout")?;
     stdout.flush().context("cannot flush stdout")?;
-    let served = crate::realtime::run(listener, config, signals.recv())
+    let served = crate::realtime::run(NetListener::Tcp(listener), config, signals.recv())
         .await
         .context("mock realtime server failed");
     ledger_log.abort();

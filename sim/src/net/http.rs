@@ -73,7 +73,14 @@ impl HttpResponse {
 
 /// An HTTP client over one network.
 #[derive(Debug, Clone)]
-pub enum HttpClient {
+pub struct HttpClient {
+    carrier: Carrier,
+    timeout: Option<Duration>,
+}
+
+/// What carries the requests.
+#[derive(Debug, Clone)]
+enum Carrier {
     /// reqwest over TCP (no redirects: Twilio does not follow them on webhooks).
     Tcp(reqwest::Client),
     /// hyper over memory pipes.
@@ -81,17 +88,28 @@ pub enum HttpClient {
 }
 
 impl HttpClient {
-    /// A client for `network`.
+    /// A client for `network`, without a timeout.
     pub fn new(network: &Network) -> HttpClient {
-        match network {
-            Network::Tcp => HttpClient::Tcp(
+        let carrier = match network {
+            Network::Tcp => Carrier::Tcp(
                 reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .unwrap_or_default(),
             ),
-            Network::Memory(net) => HttpClient::Memory(net.clone()),
+            Network::Memory(net) => Carrier::Memory(net.clone()),
+        };
+        HttpClient {
+            carrier,
+            timeout: None,
         }
+    }
+
+    /// This client with a timeout on every request (a request may set its own).
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> HttpClient {
+        self.timeout = Some(limit);
+        self
     }
 
     /// A `GET` request.
@@ -117,7 +135,7 @@ impl HttpClient {
             url: url.into(),
             headers: HeaderMap::new(),
             body: Vec::new(),
-            timeout: None,
+            timeout: self.timeout,
             invalid: None,
         }
     }
@@ -190,11 +208,11 @@ impl RequestBuilder {
         }
         let limit = self.timeout;
         let exchange = async move {
-            match &self.client {
-                HttpClient::Tcp(client) => {
+            match &self.client.carrier {
+                Carrier::Tcp(client) => {
                     send_tcp(client, self.method, &self.url, self.headers, self.body).await
                 }
-                HttpClient::Memory(net) => {
+                Carrier::Memory(net) => {
                     send_memory(net, self.method, &self.url, self.headers, self.body).await
                 }
             }

@@ -14,7 +14,10 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::io::DuplexStream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::sync::mpsc;
 
 /// Bytes a pipe holds in each direction before a writer waits for the reader: large enough for
@@ -24,7 +27,63 @@ const PIPE_CAPACITY: usize = 256 * 1024;
 const FIRST_PORT: u16 = 30_000;
 
 /// A connection as a listener receives it: the server's end and the client's address.
-type Incoming = (DuplexStream, SocketAddr);
+type Incoming = (MemoryStream, SocketAddr);
+
+/// One end of a memory pipe, closing as a TCP socket does.
+///
+/// A duplex pipe fails a write at once when the other end is gone. TCP does not: the first write
+/// after the peer closed is accepted by the kernel (the peer answers it with a reset), and only
+/// later writes fail. Servers behave differently under the two (a reconnect right away, or
+/// after a back-off), so the pipe accepts, and drops, that first write too.
+#[derive(Debug)]
+pub struct MemoryStream {
+    pipe: DuplexStream,
+    reset_pending: bool,
+}
+
+impl MemoryStream {
+    fn new(pipe: DuplexStream) -> MemoryStream {
+        MemoryStream {
+            pipe,
+            reset_pending: true,
+        }
+    }
+}
+
+impl AsyncRead for MemoryStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().pipe).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for MemoryStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.pipe).poll_write(cx, buf) {
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe && this.reset_pending => {
+                this.reset_pending = false;
+                Poll::Ready(Ok(buf.len()))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().pipe).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().pipe).poll_shutdown(cx)
+    }
+}
 
 #[derive(Debug, Default)]
 struct Registry {
@@ -84,7 +143,7 @@ impl MemoryNet {
     }
 
     /// Opens a pipe to the listener on `port`; refused as TCP would be when nothing listens.
-    pub fn connect(&self, port: u16) -> io::Result<DuplexStream> {
+    pub fn connect(&self, port: u16) -> io::Result<MemoryStream> {
         let mut registry = self.lock();
         let Some(listener) = registry.listeners.get(&port).cloned() else {
             return Err(io::Error::new(
@@ -99,13 +158,15 @@ impl MemoryNet {
         ));
         drop(registry);
         let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
-        listener.send((server, peer)).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                format!("the listener on memory port {port} has closed"),
-            )
-        })?;
-        Ok(client)
+        listener
+            .send((MemoryStream::new(server), peer))
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!("the listener on memory port {port} has closed"),
+                )
+            })?;
+        Ok(MemoryStream::new(client))
     }
 
     fn unbind(&self, port: u16) {
@@ -175,6 +236,20 @@ mod tests {
             net.connect(9).unwrap_err().kind(),
             io::ErrorKind::ConnectionRefused
         );
+    }
+
+    #[tokio::test]
+    async fn like_tcp_the_first_write_after_the_peer_closed_is_accepted_and_later_ones_fail() {
+        let net = MemoryNet::new();
+        let mut listener = net.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let mut client = net.connect(listener.local_addr().port()).unwrap();
+        let (server, _) = listener.accept().await;
+        drop(server);
+        client.write_all(b"accepted, then reset").await.unwrap();
+        let err = client.write_all(b"refused").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        let mut buf = [0u8; 1];
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0, "end of stream");
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use std::io;
 use std::net::SocketAddr;
 
 pub use http::{HttpClient, HttpError, HttpResponse, MAX_BODY, RequestBuilder};
-pub use memory::{MemoryListener, MemoryNet};
+pub use memory::{MemoryListener, MemoryNet, MemoryStream};
 pub use stream::{NetListener, NetStream};
 pub use ws::{NetWebSocket, ws_connect};
 

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::memory::MemoryListener;
+use super::memory::{MemoryListener, MemoryStream};
 
 /// A connection over either transport.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub enum NetStream {
     /// A loopback (or remote) TCP socket.
     Tcp(TcpStream),
     /// An in-process pipe.
-    Memory(DuplexStream),
+    Memory(MemoryStream),
 }
 
 impl AsyncRead for NetStream {

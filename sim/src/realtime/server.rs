@@ -1,7 +1,6 @@
 //! The axum WebSocket endpoint `GET /v1/realtime`: authentication, dialect selection and the
 //! bridge between a WebSocket and the transport-free [`serve_session`].
 
-use axum::serve::ListenerExt;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::pin;
@@ -16,12 +15,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 use super::config::{Dialect, MockConfig};
 use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
+use crate::net::NetListener;
 
 /// How long to wait for the client's close reply after the server closed.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -44,20 +43,14 @@ pub fn router(config: MockConfig) -> Router {
 
 /// Serves the mock on `listener` until `shutdown` completes.
 pub async fn run(
-    listener: TcpListener,
+    listener: NetListener,
     config: MockConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Nagle's algorithm would hold small event frames back for an ACK; on a paused clock that
-    // real-time wait lets virtual time jump, so every socket here sets TCP_NODELAY.
-    axum::serve(
-        listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        router(config),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    // A TCP listener sets TCP_NODELAY on every socket it accepts (see `NetListener`).
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn upgrade(

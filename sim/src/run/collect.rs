@@ -4,13 +4,14 @@
 use serde_json::{Value, json};
 
 use super::target::Endpoints;
+use crate::net::HttpClient;
 use crate::realtime::Ledger;
 use crate::scenario::plan::Plan;
 use crate::twilio::CallRecord;
 
 pub(crate) async fn residual_state(
     endpoints: &Endpoints,
-    http: &reqwest::Client,
+    http: &HttpClient,
     ledger: &Ledger,
 ) -> Value {
     let mut leftovers = serde_json::Map::new();
@@ -21,7 +22,7 @@ pub(crate) async fn residual_state(
         }
         if let Ok(resp) = req.send().await
             && resp.status().is_success()
-            && let Ok(Value::Object(state)) = resp.json::<Value>().await
+            && let Ok(Value::Object(state)) = resp.json::<Value>()
         {
             for (k, v) in state {
                 // The prompt cache is meant to outlive calls; everything else is per call.

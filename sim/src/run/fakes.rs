@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -15,6 +13,7 @@ use super::error::HarnessError;
 use super::wiring::{callee_for, script_for};
 use crate::clock::SimClock;
 use crate::ids::IdGen;
+use crate::net::{NetListener, Network};
 use crate::realtime::{self, Ledger, MockConfig};
 use crate::scenario::plan::{CallDirection, Plan};
 use crate::twilio::{self, TwilioEnv};
@@ -31,10 +30,12 @@ impl Shutdown {
 }
 
 pub(crate) async fn bind(
+    network: &Network,
     what: &'static str,
     addr: SocketAddr,
-) -> Result<TcpListener, HarnessError> {
-    TcpListener::bind(addr)
+) -> Result<NetListener, HarnessError> {
+    network
+        .bind(addr)
         .await
         .map_err(|source| HarnessError::Bind { what, addr, source })
 }
@@ -43,15 +44,10 @@ pub(crate) fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// A listener's port (0 when the OS cannot say, which only happens on a closed socket).
-pub(crate) fn port_of(listener: &TcpListener) -> u16 {
-    listener.local_addr().map(|a| a.port()).unwrap_or_default()
-}
-
 /// Starts the mock AI on `listener`, recording into `ledger`.
 pub(crate) fn start_mock_ai(
     plan: &Plan,
-    listener: TcpListener,
+    listener: NetListener,
     clock: SimClock,
     ids: &IdGen,
     ledger: &Ledger,
@@ -72,16 +68,11 @@ pub(crate) fn start_mock_ai(
 }
 
 /// Starts callsim's fault endpoint, which answers an error status or never answers.
-pub(crate) fn start_fault_endpoint(listener: TcpListener, shutdown: Shutdown) -> JoinHandle<()> {
+pub(crate) fn start_fault_endpoint(listener: NetListener, shutdown: Shutdown) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let _ = axum::serve(
-            listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            }),
-            fault_router(),
-        )
-        .with_graceful_shutdown(shutdown.wait())
-        .await;
+        let _ = axum::serve(listener, fault_router())
+            .with_graceful_shutdown(shutdown.wait())
+            .await;
     })
 }
 
@@ -89,7 +80,7 @@ pub(crate) fn start_fault_endpoint(listener: TcpListener, shutdown: Shutdown) ->
 /// call describes.
 pub(crate) fn start_rest_api(
     plan: &Plan,
-    listener: TcpListener,
+    listener: NetListener,
     env: &TwilioEnv,
     shutdown: Shutdown,
 ) -> JoinHandle<()> {

@@ -8,9 +8,10 @@ use std::sync::{Mutex, Once, PoisonError, mpsc};
 use std::time::Duration;
 
 use super::artifacts::{PanicRecord, RunArtifacts};
+use super::cpu::CpuTime;
 use super::error::HarnessError;
 use super::runner::run_plan;
-use super::target::Target;
+use super::target::{Target, Transport};
 use crate::scenario::plan::{ClockMode, Plan};
 
 /// Why guarded work produced no result.
@@ -62,11 +63,15 @@ fn runtime_for(plan: &Plan, target: &Target) -> std::io::Result<tokio::runtime::
         // One paused clock for the server, the mock AI and the fake Twilio: they all run on this
         // runtime, so virtual time is consistent and advances only when every task is idle.
         builder.start_paused(true);
-        // Just before the runtime parks (and a paused clock jumps to the next timer), give the
-        // kernel a moment to deliver loopback data still in flight: under CPU contention Linux
-        // defers TCP delivery to ksoftirqd, and data that lands after the jump would be seen
-        // at a later virtual time, making transcripts differ from run to run.
-        builder.on_thread_park(std::thread::yield_now);
+        // Over memory pipes nothing is ever in flight outside the runtime, so when every task
+        // is idle the clock may jump. Over loopback TCP it may not be: just before the runtime
+        // parks (and the paused clock jumps to the next timer), give the kernel a moment to
+        // deliver data still in flight. Under CPU contention Linux defers TCP delivery to
+        // ksoftirqd, and data that lands after the jump is seen at a later virtual time. This
+        // narrows that race; only the memory transport closes it.
+        if target.transport() == Transport::Tcp {
+            builder.on_thread_park(std::thread::yield_now);
+        }
     }
     builder.build()
 }
@@ -147,7 +152,7 @@ pub fn execute(
     plan: &Plan,
     target: &Target,
     wall_limit: Duration,
-) -> Result<RunArtifacts, ExecuteError> {
+) -> Result<(RunArtifacts, CpuTime), ExecuteError> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     install_panic_hook();
     let plan_for_thread = plan.clone();
@@ -159,6 +164,7 @@ pub fn execute(
     );
     let name = thread.clone();
     guarded(thread, wall_limit, move || {
+        let cpu_before = CpuTime::of_this_thread();
         let rt = runtime_for(&plan_for_thread, &target)
             .map_err(|e| ExecuteError::Runtime(e.to_string()))?;
         let (result, started) = rt.block_on(async {
@@ -167,6 +173,8 @@ pub fn execute(
         });
         let mut art = result?;
         art.panics = take_panics(&name, started);
-        Ok(art)
+        // Everything of the scenario ran on this thread's runtime: the fakes, the mock AI and
+        // an in-process server.
+        Ok((art, CpuTime::of_this_thread().since(cpu_before)))
     })?
 }

@@ -2,15 +2,45 @@
 //! its paused clock). This is the only file of `sim` that names `server_under_test`: everywhere
 //! else the reference server is a target like any other, reached through its [`Endpoints`].
 
+use std::sync::Arc;
+
 use tokio::task::JoinHandle;
 
 use super::error::HarnessError;
-use super::fakes::{Shutdown, bind, loopback, port_of};
+use super::fakes::{Shutdown, bind, loopback};
 use super::target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
     IN_PROCESS_PUBLIC_URL, Profile,
 };
+use crate::net::Network;
 use crate::scenario::plan::Prebuild;
+
+/// Where the fakes the reference server talks to listen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FakePorts {
+    /// The mock AI.
+    pub(crate) ai: u16,
+    /// The fake Twilio REST API.
+    pub(crate) rest: u16,
+}
+
+/// The reference server's outbound connections (to the mock AI and the fake Twilio REST API)
+/// go over the run's network, so an in-process run over memory pipes never touches the kernel.
+#[derive(Debug)]
+struct NetworkDialer(Network);
+
+impl server_under_test::Dialer for NetworkDialer {
+    fn dial<'a>(&'a self, host: &'a str, port: u16) -> server_under_test::DialFuture<'a> {
+        Box::pin(async move {
+            let stream = self.0.connect(host, port).await?;
+            Ok(Box::new(stream) as server_under_test::BoxedConnection)
+        })
+    }
+
+    fn is_tcp(&self) -> bool {
+        matches!(self.0, Network::Tcp)
+    }
+}
 
 /// The reference server's profile for ours.
 fn server_profile(profile: Profile) -> server_under_test::Profile {
@@ -55,16 +85,20 @@ fn server_prebuild(prebuild: Prebuild) -> server_under_test::Prebuild {
 /// `rest_port`; answers its endpoints and its task. Bug names were checked against
 /// [`reference_bugs`] by whoever built the target; an unknown one is a harness error.
 pub(crate) async fn start_reference_server(
+    network: &Network,
     profile: Profile,
     validate_signatures: bool,
     bugs: &[String],
     prebuild: Prebuild,
-    ai_port: u16,
-    rest_port: u16,
+    fakes: FakePorts,
     shutdown: Shutdown,
 ) -> Result<(Endpoints, JoinHandle<()>), HarnessError> {
-    let listener = bind("the reference server", loopback()).await?;
-    let port = port_of(&listener);
+    let FakePorts {
+        ai: ai_port,
+        rest: rest_port,
+    } = fakes;
+    let listener = bind(network, "the reference server", loopback()).await?;
+    let port = listener.port();
     let mut config = server_under_test::Config::in_process(
         IN_PROCESS_PUBLIC_URL,
         DEFAULT_AUTH_TOKEN,
@@ -82,12 +116,11 @@ pub(crate) async fn start_reference_server(
             .ok_or_else(|| HarnessError::Server(format!("unknown bug `{name}`")))?;
         config.bugs.insert(bug);
     }
-    let state = server_under_test::AppState::new(config)
-        .map_err(|e| HarnessError::Server(e.to_string()))?;
+    let state =
+        server_under_test::AppState::with_dialer(config, Arc::new(NetworkDialer(network.clone())))
+            .map_err(|e| HarnessError::Server(e.to_string()))?;
     let task = tokio::spawn(async move {
-        if let Err(err) =
-            server_under_test::serve_with_state(listener, state, shutdown.wait()).await
-        {
+        if let Err(err) = server_under_test::serve_on(listener, state, shutdown.wait()).await {
             tracing::error!("reference server stopped: {err}");
         }
     });

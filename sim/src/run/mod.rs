@@ -8,10 +8,12 @@
 //! - `in_process`: starting the reference server (the only file that names it).
 //! - `play`: provisioning, calls and tenant edits; `collect`: residual state and records.
 //! - `runner`: the four stages in order; `guard`: the runtime and the wall-clock guard.
-//! - `artifacts`: what a run recorded; `error`: why a run could not happen.
+//! - `artifacts`: what a run recorded; `error`: why a run could not happen; `cpu`: the CPU time
+//!   a scenario's thread used.
 
 mod artifacts;
 mod collect;
+mod cpu;
 mod declarations;
 mod error;
 mod fakes;
@@ -24,6 +26,7 @@ mod target_file;
 mod wiring;
 
 pub use artifacts::{PanicRecord, RunArtifacts, TenantRevision};
+pub use cpu::CpuTime;
 pub use declarations::{
     DEFAULT_PROMPT_FRESHNESS, DEFAULT_SESSION_OPEN_WITHIN, Declarations, MAX_PROMPT_FRESHNESS,
     MAX_SESSION_OPEN_WITHIN,
@@ -34,5 +37,5 @@ pub use in_process::{ReferenceBug, reference_bugs};
 pub use runner::run_plan;
 pub use target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
-    ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target,
+    ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
 };

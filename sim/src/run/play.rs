@@ -12,6 +12,7 @@ use super::artifacts::TenantRevision;
 use super::error::HarnessError;
 use super::target::Endpoints;
 use super::wiring::inbound_spec;
+use crate::net::HttpClient;
 use crate::realtime::Ledger;
 use crate::scenario::plan::{CallDirection, Plan, TenantPlan};
 use crate::twilio::{self, TwilioEnv};
@@ -26,7 +27,7 @@ pub(crate) async fn play(
     plan: &Plan,
     endpoints: &Endpoints,
     env: &TwilioEnv,
-    http: &reqwest::Client,
+    http: &HttpClient,
     ledger: &Ledger,
 ) -> Result<Played, HarnessError> {
     for (slug, tenant) in plan.tenants.iter().filter(|(_, t)| t.provision) {
@@ -81,7 +82,7 @@ fn place_calls(
     plan: &Plan,
     endpoints: &Endpoints,
     env: &TwilioEnv,
-    http: &reqwest::Client,
+    http: &HttpClient,
     start: tokio::time::Instant,
 ) -> Vec<JoinHandle<Option<String>>> {
     let mut tasks = Vec::new();
@@ -147,7 +148,7 @@ async fn wait_until_calls_end(env: &TwilioEnv, ledger: &Ledger, placed: &[String
 
 async fn provision(
     endpoints: &Endpoints,
-    http: &reqwest::Client,
+    http: &HttpClient,
     slug: &str,
     tenant: &TenantPlan,
 ) -> Result<u16, HarnessError> {

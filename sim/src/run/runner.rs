@@ -14,15 +14,14 @@ use tokio::task::JoinHandle;
 use super::artifacts::RunArtifacts;
 use super::collect::{order_records, residual_state};
 use super::error::HarnessError;
-use super::fakes::{
-    Shutdown, bind, loopback, port_of, start_fault_endpoint, start_mock_ai, start_rest_api,
-};
-use super::in_process::start_reference_server;
+use super::fakes::{Shutdown, bind, loopback, start_fault_endpoint, start_mock_ai, start_rest_api};
+use super::in_process::{FakePorts, start_reference_server};
 use super::play::play;
 use super::target::{Endpoints, Target};
 use super::wiring::FAULTS_PUBLIC_URL;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
+use crate::net::{HttpClient, Network};
 use crate::realtime::Ledger;
 use crate::scenario::plan::{ClockMode, Plan, Prebuild};
 use crate::twilio::{TwilioEnv, UrlMap};
@@ -35,6 +34,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     }
     let clock = SimClock::start_default();
     let ids = IdGen::new(plan.seed);
+    let network = Network::new(target.transport());
     let (stop_tx, stop_rx) = watch::channel(false);
     let shutdown = Shutdown(stop_rx);
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
@@ -44,8 +44,8 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         Target::InProcess { .. } => (loopback(), loopback()),
         Target::External(t) => (t.ai_listen, t.twilio_listen),
     };
-    let ai_listener = bind("the mock AI", ai_addr).await?;
-    let ai_port = port_of(&ai_listener);
+    let ai_listener = bind(&network, "the mock AI", ai_addr).await?;
+    let ai_port = ai_listener.port();
     let ledger = Ledger::default();
     servers.push(start_mock_ai(
         plan,
@@ -55,15 +55,16 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         &ledger,
         shutdown.clone(),
     ));
-    let rest_listener = bind("the fake Twilio REST API", twilio_addr).await?;
-    let rest_port = port_of(&rest_listener);
-    let fault_listener = bind("the fault endpoint", loopback()).await?;
-    let fault_port = port_of(&fault_listener);
+    let rest_listener = bind(&network, "the fake Twilio REST API", twilio_addr).await?;
+    let rest_port = rest_listener.port();
+    let fault_listener = bind(&network, "the fault endpoint", loopback()).await?;
+    let fault_port = fault_listener.port();
     servers.push(start_fault_endpoint(fault_listener, shutdown.clone()));
 
     // Stage 2: the target.
     let (endpoints, target_task) = start_target(
         target,
+        &network,
         plan.reference_server.prebuild,
         ai_port,
         rest_port,
@@ -71,14 +72,11 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     )
     .await?;
     servers.extend(target_task);
-    let env = twilio_env(&endpoints, fault_port, clock, &ids);
+    let env = twilio_env(&endpoints, fault_port, clock, &ids).with_network(network.clone());
     servers.push(start_rest_api(plan, rest_listener, &env, shutdown.clone()));
 
     // Stage 3: play.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default();
+    let http = HttpClient::new(&network).with_timeout(Duration::from_secs(10));
     let budget = match target {
         Target::External(t) => t.scenario_timeout.unwrap_or(plan.timeout),
         Target::InProcess { .. } => plan.timeout,
@@ -121,6 +119,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
 /// Starts the in-process reference server, or answers an external target's endpoints.
 async fn start_target(
     target: &Target,
+    network: &Network,
     prebuild: Prebuild,
     ai_port: u16,
     rest_port: u16,
@@ -131,14 +130,18 @@ async fn start_target(
             profile,
             validate_signatures,
             bugs,
+            transport: _,
         } => {
             let (endpoints, task) = start_reference_server(
+                network,
                 *profile,
                 *validate_signatures,
                 bugs,
                 prebuild,
-                ai_port,
-                rest_port,
+                FakePorts {
+                    ai: ai_port,
+                    rest: rest_port,
+                },
                 shutdown.clone(),
             )
             .await?;

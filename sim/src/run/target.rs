@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::declarations::Declarations;
+pub use crate::net::Transport;
 pub use crate::scenario::plan::Profile;
 
 /// The account SID the fake Twilio uses unless a target file says otherwise.
@@ -32,6 +33,8 @@ pub enum Target {
         validate_signatures: bool,
         /// Historical regressions switched on, by name (`call-server --list-bugs`).
         bugs: Vec<String>,
+        /// What the parts of the run talk over: memory pipes (the default) or loopback TCP.
+        transport: Transport,
     },
     /// A server that is already running.
     External(Box<ExternalTarget>),
@@ -45,8 +48,12 @@ impl Target {
                 profile,
                 validate_signatures,
                 bugs,
+                transport,
             } => {
                 let mut p = profile.as_str().to_string();
+                if *transport == Transport::Tcp {
+                    p.push_str(", over TCP");
+                }
                 if !*validate_signatures {
                     p.push_str(", signatures not validated");
                 }
@@ -61,6 +68,19 @@ impl Target {
 }
 
 impl Target {
+    /// The transport a run against this target uses: external targets are always over TCP.
+    pub fn transport(&self) -> Transport {
+        match self {
+            Target::InProcess { transport, .. } => *transport,
+            Target::External(_) => Transport::Tcp,
+        }
+    }
+
+    /// The transport's name, for reports.
+    pub fn transport_name(&self) -> &'static str {
+        self.transport().as_str()
+    }
+
     /// What the target declares: the reference server declares every capability it has.
     pub fn declarations(&self) -> Declarations {
         match self {

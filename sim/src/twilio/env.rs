@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::clock::SimClock;
 use crate::ids::IdGen;
+use crate::net::{HttpClient, Network};
 
 use super::call_store::CallRecorder;
 use super::url_map::UrlMap;
@@ -26,8 +27,10 @@ pub struct TwilioEnv {
     pub url_map: UrlMap,
     /// Total limit of one webhook exchange (15 s on Twilio).
     pub webhook_timeout: Duration,
-    /// The HTTP client used for webhooks and callbacks.
-    pub http: reqwest::Client,
+    /// The network the Media Streams sockets are dialled on.
+    pub network: Network,
+    /// The HTTP client used for webhooks and callbacks (on the same network).
+    pub http: HttpClient,
     /// Where call records go.
     pub recorder: CallRecorder,
 }
@@ -35,8 +38,8 @@ pub struct TwilioEnv {
 impl TwilioEnv {
     /// An environment with the default timeout, an empty URL map and a fresh recorder.
     ///
-    /// The HTTP client has no timeout of its own (every exchange is bounded with tokio time)
-    /// and never follows redirects, like Twilio's webhook client.
+    /// Calls are played over TCP. The HTTP client has no timeout of its own (every exchange is
+    /// bounded with tokio time) and never follows redirects, like Twilio's webhook client.
     pub fn new(account_sid: &str, auth_token: &str, clock: SimClock, ids: IdGen) -> Self {
         Self {
             account_sid: account_sid.to_owned(),
@@ -45,9 +48,18 @@ impl TwilioEnv {
             ids,
             url_map: UrlMap::new(),
             webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
-            http: default_http_client(),
+            network: Network::Tcp,
+            http: HttpClient::new(&Network::Tcp),
             recorder: CallRecorder::new(),
         }
+    }
+
+    /// Plays calls over `network` (TCP unless told otherwise).
+    #[must_use]
+    pub fn with_network(mut self, network: Network) -> Self {
+        self.http = HttpClient::new(&network);
+        self.network = network;
+        self
     }
 
     /// Replaces the URL map.
@@ -55,12 +67,4 @@ impl TwilioEnv {
         self.url_map = url_map;
         self
     }
-}
-
-/// The HTTP client the fake Twilio uses by default.
-pub fn default_http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
 }

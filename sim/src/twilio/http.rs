@@ -85,16 +85,13 @@ pub async fn send_signed(
                 .finish();
             env.http
                 .post(&actual)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
+                .header("content-type", "application/x-www-form-urlencoded")
                 .body(body)
         }
     };
     request = request
-        .header(reqwest::header::USER_AGENT, USER_AGENT)
-        .header(reqwest::header::ACCEPT, "*/*")
+        .header("user-agent", USER_AGENT)
+        .header("accept", "*/*")
         .header("I-Twilio-Idempotency-Token", idempotency_token);
     match signing {
         Signing::Valid => {
@@ -116,17 +113,14 @@ pub async fn send_signed(
         let response = request
             .send()
             .await
-            .map_err(|e| HttpFailure::Connection(error_chain(&e)))?;
+            .map_err(|e| HttpFailure::Connection(e.to_string()))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
-            .get(reqwest::header::CONTENT_TYPE)
+            .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .text()
-            .await
-            .map_err(|e| HttpFailure::Connection(error_chain(&e)))?;
+        let body = response.text();
         Ok(HttpReply {
             status,
             content_type,
@@ -137,17 +131,6 @@ pub async fn send_signed(
         Ok(result) => result,
         Err(_) => Err(HttpFailure::Timeout),
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

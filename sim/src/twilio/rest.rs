@@ -6,8 +6,6 @@
 //! `Url`/`Method`, `Twiml`); updating a call that is no longer live is 400 / 21220. Errors use
 //! Twilio's JSON shape `{code, message, more_info, status}`.
 
-use axum::serve::ListenerExt;
-
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,7 +21,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
-use tokio::net::TcpListener;
 
 use super::call_engine::{CallSetup, begin_call, drive_call};
 use super::call_record::CallRecord;
@@ -32,6 +29,7 @@ use super::env::TwilioEnv;
 use super::spec::{
     CallEvent, CallSpec, CalleeBehaviour, Direction, HttpMethod, StatusCallbackConfig,
 };
+use crate::net::NetListener;
 
 /// What the REST fake needs: the environment and the simulated callees.
 #[derive(Debug, Clone)]
@@ -72,18 +70,13 @@ pub fn router(state: RestState) -> Router {
 
 /// Serves the REST API on `listener` until `shutdown` resolves.
 pub async fn serve(
-    listener: TcpListener,
+    listener: NetListener,
     state: RestState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        router(state),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn error(status: StatusCode, code: u32, message: &str) -> Response {

@@ -480,9 +480,8 @@ where
     });
 }
 
-/// A connected Media Streams socket.
-pub type WsStream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// A connected Media Streams socket, over the run's transport.
+pub type WsStream = crate::net::NetWebSocket;
 
 /// Why the WebSocket upgrade failed (Twilio error 31920).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -517,7 +516,8 @@ pub async fn open_stream(
     }
     match timeout(
         env.webhook_timeout,
-        tokio_tungstenite::connect_async_with_config(
+        crate::net::ws_connect(
+            &env.network,
             request,
             Some(
                 tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
@@ -525,7 +525,6 @@ pub async fn open_stream(
                     // buffer on every read, so the 128 KiB default costs more than the traffic.
                     .read_buffer_size(8 * 1024),
             ),
-            true,
         ),
     )
     .await

@@ -22,9 +22,13 @@ impl RealtimeMock {
         let addr = listener.local_addr().unwrap();
         let ledger = config.ledger.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(run(listener, config, async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(run(
+            sim::net::NetListener::Tcp(listener),
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             url: format!("ws://{addr}/v1/realtime?model=gpt-realtime"),
             ledger,

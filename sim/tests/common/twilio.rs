@@ -88,7 +88,7 @@ impl RestFake {
             default_callee: callee,
         };
         tokio::spawn(sim::twilio::serve(
-            self.listener,
+            sim::net::NetListener::Tcp(self.listener),
             state,
             std::future::pending(),
         ));
