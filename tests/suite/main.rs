@@ -8,7 +8,6 @@
 //! `<name>.legacy.snap`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use datatest_stable::Utf8Path;
@@ -17,10 +16,6 @@ use sim::report::junit::failure_text;
 use sim::run::{Profile, Target, Transport};
 use sim::suite::{RunOptions, ScenarioFile, run_file};
 use sim::transcript::snapshot::{SnapshotView, snapshot_view};
-
-/// Scenarios run one at a time: two paused-clock runtimes competing for two cores make Linux
-/// defer loopback delivery, which a paused clock can turn into different virtual timings.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn options(profile: Profile) -> RunOptions {
     RunOptions {
@@ -45,7 +40,6 @@ fn assert_snapshot(name: &str, input: &Path, view: &SnapshotView<'_>) {
 }
 
 fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let rel = path.strip_prefix("scenarios").unwrap_or(path);
     let name = rel.with_extension("").as_str().replace('\\', "/");
     let file = ScenarioFile {

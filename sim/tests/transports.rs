@@ -1,0 +1,29 @@
+//! Every scenario of the bundled pack passes under both transports: the memory pipes of the
+//! default in-process run and loopback TCP. The snapshots pin the memory transport's
+//! transcripts; this test holds the TCP transport to the same verdicts.
+
+#[path = "common/callsim.rs"]
+mod callsim_binary;
+
+use callsim_binary::callsim;
+
+#[test]
+fn the_bundled_pack_passes_over_loopback_tcp_too() {
+    // One scenario at a time: loopback TCP on a paused clock is only as deterministic as the
+    // kernel's delivery, which competing runtimes make worse (see ARCHITECTURE.md).
+    let out = callsim()
+        .args(["-q", "run", "--transport", "tcp", "--jobs", "1", "--timings"])
+        .output()
+        .expect("callsim runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("timings (tcp transport)"), "{text}");
+    let summary = text.lines().last().unwrap_or_default();
+    assert!(summary.ends_with(" passed, 0 failed"), "{summary}");
+    let passed: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 30, "the whole pack ran: {summary}");
+}
