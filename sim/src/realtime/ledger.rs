@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use super::envelope::{ENVELOPE_FRAME_MS, InputEnvelope, MAX_ENVELOPE_FRAMES};
+use super::session_config::AudioFormat;
+
 /// Raw input audio kept per session by [`Retention::full`], in milliseconds (30 minutes).
 const AUDIO_CAP_MS: usize = 30 * 60 * 1000;
 
@@ -222,6 +225,10 @@ pub struct SessionRecord {
     /// Raw appended bytes (capped at about 30 minutes); not serialized.
     #[serde(skip)]
     pub audio_received: Vec<u8>,
+    /// Every appended 20 ms frame summarised (level and zero crossings, decoded in the input
+    /// format in force when it arrived) with its arrival time; not serialized.
+    #[serde(skip)]
+    pub input_envelope: InputEnvelope,
     /// Effective input format at close, e.g. `audio/pcmu`.
     pub input_format: String,
     /// Effective output format at close.
@@ -242,6 +249,24 @@ impl SessionRecord {
         let room = cap.saturating_sub(self.audio_received.len());
         let take = room.min(bytes.len());
         self.audio_received.extend_from_slice(&bytes[..take]);
+    }
+
+    /// Adds appended audio to the input envelope. An unbounded ledger keeps a 4-hour call's
+    /// envelope; a bounded one keeps it as long as its raw audio cap.
+    pub(crate) fn store_envelope(
+        &mut self,
+        bytes: &[u8],
+        format: AudioFormat,
+        at_ms: u64,
+        retention: &Retention,
+    ) {
+        let bounded = retention.max_records.is_some() || retention.max_text_bytes.is_some();
+        let cap = if bounded {
+            retention.audio_cap_ms / ENVELOPE_FRAME_MS
+        } else {
+            MAX_ENVELOPE_FRAMES
+        };
+        self.input_envelope.push(bytes, format, at_ms, cap);
     }
 
     /// Records a `session.update`.
@@ -314,6 +339,7 @@ impl SessionRecord {
     /// effective instructions repeat them, and spare capacity.
     fn compact(&mut self) {
         self.audio_received = Vec::new();
+        self.input_envelope.clear();
         for update in &mut self.updates {
             if update.accepted
                 && update.instructions.as_ref() == Some(&update.effective_instructions)

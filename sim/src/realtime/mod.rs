@@ -7,12 +7,14 @@
 //! - `vad`: server VAD in audio time over pcm16, µ-law and A-law.
 //! - `script`: what the model says, and injected faults.
 //! - `ledger`: the record of prompts, updates and responses that scenarios snapshot.
+//! - `envelope`: a 20 ms summary of the audio each session received, for the audio invariant.
 
 mod api_error;
 mod codec;
 mod config;
 mod conversation;
 mod dialect;
+mod envelope;
 mod ledger;
 mod responding;
 mod response;
@@ -25,6 +27,7 @@ mod turns;
 mod vad;
 
 pub use config::{BetaMode, DEFAULT_MAX_MESSAGE_BYTES, Dialect, MockConfig};
+pub use envelope::{ENVELOPE_FRAME_MS, FrameSummary, InputEnvelope, ReceivedFrame};
 pub use ledger::{
     ErrorRecord, Ledger, OTHER_EVENT_TYPES, ResponseRecord, Retention, SessionRecord,
     TruncateRecord, UpdateRecord, VadTurn,

@@ -81,9 +81,11 @@ impl Session {
         self.buffer_bytes += bytes.len();
         let total_ms = self.audio_pos_ms();
         let retention = self.cfg.retention;
+        let now_ms = self.now_ms();
         self.record(|s| {
             s.audio_received_ms = total_ms;
             s.store_audio(&bytes, per_ms, &retention);
+            s.store_envelope(&bytes, format, now_ms, &retention);
         });
         let Some(td) = self.config.turn_detection.clone() else {
             self.vad.skip(&bytes, format);

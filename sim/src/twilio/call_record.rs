@@ -150,6 +150,39 @@ pub struct StreamRecord {
     /// The caller audio sent, µ-law.
     #[serde(skip)]
     pub sent: Vec<u8>,
+    /// `media` messages the server sent after Twilio's `stop`, while the closing handshake was
+    /// finishing. Left out of serialized records when there were none, so they read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_after_stop: Option<MediaAfterStop>,
+}
+
+/// The `media` messages a server sent after Twilio's `stop`: a count and two times, however many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaAfterStop {
+    /// How many arrived.
+    pub count: u64,
+    /// When the first arrived, in ms since the scenario start.
+    pub first_ms: u64,
+    /// When the last arrived.
+    pub last_ms: u64,
+}
+
+impl MediaAfterStop {
+    /// Counts one more message, arrived at `at_ms`.
+    pub fn note(seen: Option<Self>, at_ms: u64) -> Self {
+        match seen {
+            None => Self {
+                count: 1,
+                first_ms: at_ms,
+                last_ms: at_ms,
+            },
+            Some(s) => Self {
+                count: s.count + 1,
+                last_ms: at_ms,
+                ..s
+            },
+        }
+    }
 }
 
 impl StreamRecord {
@@ -180,6 +213,7 @@ impl StreamRecord {
             heard: Vec::new(),
             playout: Vec::new(),
             sent: Vec::new(),
+            media_after_stop: None,
         }
     }
 }

@@ -30,7 +30,7 @@ use super::caller_cursor::CallerCursor;
 use super::context::CallContext;
 use super::spec::HttpMethod;
 use super::status::{StreamCallbackTarget, StreamStatus, stream_status};
-use super::stream::{StreamEnd, StreamSetup, drive_stream, finish_close, open_stream};
+use super::stream::{AfterStop, StreamEnd, StreamSetup, drive_stream, finish_close, open_stream};
 use super::twiml::{Gather, Prompt, StreamNoun, Twiml, Verb, check_stream_url, parse};
 use super::webhook::fetch_twiml;
 
@@ -367,7 +367,16 @@ impl<'a> Executor<'a> {
         match end {
             // A dropped connection vanishes without a close frame.
             StreamEnd::Drop => drop((tx, rx)),
-            _ => finish_close(tx, rx),
+            StreamEnd::Server => finish_close(tx, rx, None),
+            StreamEnd::Caller | StreamEnd::Rest(_) => {
+                let watch = AfterStop {
+                    record: ctx.record.clone(),
+                    index,
+                    clock: ctx.env.clock,
+                    stream_sid: stream_sid.clone(),
+                };
+                finish_close(tx, rx, Some(watch));
+            }
         }
         let ended_by = match &end {
             StreamEnd::Caller => StreamEndedBy::Caller,

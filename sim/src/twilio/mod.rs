@@ -23,8 +23,8 @@ pub mod webhook;
 
 pub use call_engine::{CallSetup, MAX_CALL, play_call};
 pub use call_record::{
-    CallRecord, CallbackRecord, EventDir, PlayoutSpan, StreamEndedBy, StreamEvent, StreamRecord,
-    TwilioError, TwimlStep, WebhookExchange,
+    CallRecord, CallbackRecord, EventDir, MediaAfterStop, PlayoutSpan, StreamEndedBy, StreamEvent,
+    StreamRecord, TwilioError, TwimlStep, WebhookExchange,
 };
 pub use call_store::{
     CallControl, CallHandle, CallRecorder, ControlCmd, TwimlSource, WaitIdleTimeout,

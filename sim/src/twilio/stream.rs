@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::audio::FRAME_MS;
 use crate::clock::SimClock;
 
-use super::call_record::{EventDir, PlayoutSpan, StreamEvent, StreamRecord, TwilioError};
+use super::call_record::{
+    EventDir, MediaAfterStop, PlayoutSpan, StreamEvent, StreamRecord, TwilioError,
+};
 use super::call_store::{CallHandle, ControlCmd};
 use super::caller_cursor::CallerCursor;
 use super::env::TwilioEnv;
@@ -460,9 +462,41 @@ impl Session<'_> {
     }
 }
 
+/// Where [`finish_close`] records the `media` a server still sends after Twilio's `stop`.
+#[derive(Debug, Clone)]
+pub struct AfterStop {
+    /// The call's record.
+    pub record: CallHandle,
+    /// Index of the stream in `CallRecord::streams`.
+    pub index: usize,
+    /// The scenario's clock.
+    pub clock: SimClock,
+    /// `MZ…`, which the server's messages must carry.
+    pub stream_sid: String,
+}
+
+impl AfterStop {
+    fn note(&self, text: &str) {
+        if !matches!(
+            parse_server_message(text, &self.stream_sid),
+            Ok(ServerMessage::Media { .. })
+        ) {
+            return;
+        }
+        let at_ms = self.clock.elapsed_ms();
+        self.record.update(|r| {
+            if let Some(stream) = r.streams.get_mut(self.index) {
+                stream.media_after_stop =
+                    Some(MediaAfterStop::note(stream.media_after_stop, at_ms));
+            }
+        });
+    }
+}
+
 /// Completes the closing handshake in the background: waits (bounded) for the server's close
-/// frame, then drops the socket.
-pub fn finish_close<W, R, E>(tx: W, mut rx: R)
+/// frame, then drops the socket. After a `stop`, `after_stop` records any `media` that still
+/// arrives (a server that keeps streaming into a call that has ended).
+pub fn finish_close<W, R, E>(tx: W, mut rx: R, after_stop: Option<AfterStop>)
 where
     W: Send + 'static,
     R: Stream<Item = Result<Message, E>> + Unpin + Send + 'static,
@@ -472,6 +506,9 @@ where
             while let Some(Ok(msg)) = rx.next().await {
                 if matches!(msg, Message::Close(_)) {
                     break;
+                }
+                if let (Some(watch), Message::Text(text)) = (&after_stop, &msg) {
+                    watch.note(text.as_str());
                 }
             }
         })
