@@ -10,10 +10,12 @@
 //!   greeting-only.
 //! - `freshness`: a session configured after a prompt edit carries the edited prompt.
 //! - `config`: one session configuration per AI session; every change is explained by an event.
-//! - `audio`: the AI session's audio formats match the Twilio stream's.
+//! - `audio`: the AI session's audio formats match the Twilio stream's, and what the model
+//!   receives is the caller's audio.
 //! - `teardown`: nothing is left open or held after the calls end.
 //! - `timing`: the AI session opens promptly after the stream starts.
 //! - `panic`: no task of the in-process server under test panicked.
+//! - `stream`: status callbacks and the Media Stream's end agree; nothing outlives `completed`.
 //! - `barge_in`: a truncate claims no more than the caller heard, and a barge-in is followed by
 //!   a Twilio `clear`.
 
@@ -24,6 +26,7 @@ mod context;
 mod freshness;
 mod panic;
 mod prompt;
+mod stream;
 mod teardown;
 mod timing;
 
@@ -56,6 +59,11 @@ pub const INVARIANTS: &[(&str, &str)] = &[
         "the AI session's audio formats match the Twilio stream's (µ-law 8 kHz both ways)",
     ),
     (
+        audio::CALLER_AUDIO,
+        "what the model receives decodes, in its declared input format, as the caller's audio \
+         at the moments the caller spoke, and the caller's speech reaches it",
+    ),
+    (
         teardown::NO_SOCKET,
         "after the calls end no AI socket is open and the server holds no per-call state",
     ),
@@ -65,6 +73,11 @@ pub const INVARIANTS: &[(&str, &str)] = &[
          Twilio stream's start",
     ),
     (panic::NO_PANIC, "no task of the server under test panicked"),
+    (
+        stream::CALLBACKS_CONSISTENT,
+        "status callbacks come in Twilio's order and `completed` ends everything: no stream \
+         open, no AI session open 2 s later, no server `media` 1 s after Twilio's `stop`",
+    ),
     (
         barge_in::TRUNCATE_WITHIN_HEARD,
         "every conversation.item.truncate claims no more of its item's audio than the caller \
@@ -120,9 +133,11 @@ pub fn check_all(ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(freshness::fresh(ctx));
     findings.extend(config::one_config(ctx));
     findings.extend(audio::formats(ctx));
+    findings.extend(audio::caller_audio(ctx));
     findings.extend(teardown::no_socket(ctx));
     findings.extend(timing::session_opens(ctx));
     findings.extend(panic::no_panic(ctx));
+    findings.extend(stream::callbacks_consistent(ctx));
     findings.extend(barge_in::truncate_within_heard(ctx));
     findings.extend(barge_in::clear_follows(ctx));
     for f in &mut findings {

@@ -465,3 +465,5 @@ fn clear_follows_flags_a_reply_that_keeps_playing_over_the_caller() {
     late.calls[0].streams[0].clears.push(3_500);
     assert_eq!(findings(&p, &late, id).len(), 1);
 }
+
+mod stream_audio;
