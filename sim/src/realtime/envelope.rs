@@ -32,6 +32,18 @@ pub struct FrameSummary {
 impl FrameSummary {
     /// Summarises one frame of audio in `format`.
     pub fn of(bytes: &[u8], format: AudioFormat) -> Self {
+        // Most frames of a long call are one repeated byte (µ-law or A-law silence): a constant
+        // waveform has the level of its one sample and no crossing, found without decoding 160
+        // samples. This runs twice for every 20 ms frame of every call.
+        if format != AudioFormat::Pcm24k
+            && let Some((&first, rest)) = bytes.split_first()
+            && rest.iter().all(|&b| b == first)
+        {
+            return Self::of_samples(std::iter::once(match format {
+                AudioFormat::Pcma => alaw_decode(first),
+                _ => ulaw_decode(first),
+            }));
+        }
         match format {
             AudioFormat::Pcmu => Self::of_samples(bytes.iter().map(|&b| ulaw_decode(b))),
             AudioFormat::Pcma => Self::of_samples(bytes.iter().map(|&b| alaw_decode(b))),
@@ -44,12 +56,13 @@ impl FrameSummary {
     }
 
     fn of_samples(samples: impl Iterator<Item = i16>) -> Self {
-        let mut sum = 0f64;
+        // Integer sums: a frame has at most a few thousand samples of at most 2^30 each.
+        let mut sum = 0u64;
         let mut count = 0u32;
         let mut crossings = 0u32;
         let mut sign = 0i8;
         for sample in samples {
-            sum += f64::from(sample) * f64::from(sample);
+            sum += u64::from(sample.unsigned_abs()).pow(2);
             count += 1;
             let now = match sample {
                 0 => sign,
@@ -64,7 +77,7 @@ impl FrameSummary {
         let rms = if count == 0 {
             0.0
         } else {
-            (sum / f64::from(count)).sqrt()
+            (sum as f64 / f64::from(count)).sqrt()
         };
         let level = if rms < 1.0 {
             0.0
@@ -160,6 +173,25 @@ impl InputEnvelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_constant_frame_is_summarised_as_its_full_decoding_would_be() {
+        for byte in [0xFF_u8, 0x7F, 0x80, 0x00, 0x9A] {
+            for format in [AudioFormat::Pcmu, AudioFormat::Pcma] {
+                let frame = [byte; 160];
+                let decode = |b: u8| match format {
+                    AudioFormat::Pcma => alaw_decode(b),
+                    _ => ulaw_decode(b),
+                };
+                let full = FrameSummary::of_samples(frame.iter().map(|&b| decode(b)));
+                assert_eq!(
+                    FrameSummary::of(&frame, format),
+                    full,
+                    "{byte:#x} {format:?}"
+                );
+            }
+        }
+    }
 
     fn speech(ms: u64) -> Vec<u8> {
         crate::audio::speech_like(ms, 7)
