@@ -16,10 +16,23 @@ fn the_bundled_pack_passes_over_loopback_tcp_too() {
         .output()
         .expect("callsim runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    // Scenarios with network faults (`ai_link`, `twilio_link`) need the memory transport: over
+    // TCP each one is refused with that reason (exit code 2), never run without its faults.
+    let refused = text.lines().filter(|l| l.starts_with("ERROR ")).count();
+    let reason = "network faults (ai_link, twilio_link) need the memory transport; run without \
+                  --transport tcp";
+    assert!(
+        refused >= 3,
+        "the network-fault scenarios are refused: {text}"
+    );
+    assert_eq!(text.matches(reason).count(), refused, "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("timings (tcp transport)"), "{text}");
     let summary = text.lines().last().unwrap_or_default();
-    assert!(summary.ends_with(" passed, 0 failed"), "{summary}");
+    assert!(
+        summary.ends_with(&format!(" passed, {refused} failed")),
+        "{summary}"
+    );
     let passed: usize = summary
         .split_whitespace()
         .next()

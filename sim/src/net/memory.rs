@@ -9,7 +9,7 @@
 //! Addresses look like loopback TCP addresses (`127.0.0.1:30001`) so URLs, logs and reports read
 //! the same under both transports; the host is ignored and the port names the listener.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +19,8 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::sync::mpsc;
+
+use super::faults::FaultyLink;
 
 /// Bytes a pipe holds in each direction before a writer waits for the reader: large enough for
 /// any single WebSocket frame callsim sends, small enough that a stalled reader pushes back.
@@ -94,15 +96,29 @@ struct Registry {
 
 /// One in-process network; clones share it. Each in-process run has its own, so runs on
 /// parallel threads never see each other's listeners.
+///
+/// A handle may also carry faulty links by destination port ([`MemoryNet::with_link`]): the
+/// connections it opens to such a port go through the link's relay. The faults belong to the
+/// handle, not to the network, so one party's connections to a port can be faulty while
+/// another's to the same port are not.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryNet {
     registry: Arc<Mutex<Registry>>,
+    links: BTreeMap<u16, Arc<FaultyLink>>,
 }
 
 impl MemoryNet {
     /// A network with no listener.
     pub fn new() -> MemoryNet {
         MemoryNet::default()
+    }
+
+    /// A handle on the same network whose connections to `port` go through `link`.
+    #[must_use]
+    pub fn with_link(&self, port: u16, link: &Arc<FaultyLink>) -> MemoryNet {
+        let mut net = self.clone();
+        net.links.insert(port, Arc::clone(link));
+        net
     }
 
     fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -157,7 +173,16 @@ impl MemoryNet {
             50_000 + registry.next_client_port % 10_000,
         ));
         drop(registry);
-        let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
+        let (client, server) = match self.links.get(&port) {
+            None => tokio::io::duplex(PIPE_CAPACITY),
+            Some(link) => {
+                // Two pipes with the link's relay between their far ends.
+                let (client, client_far) = tokio::io::duplex(PIPE_CAPACITY);
+                let (server_far, server) = tokio::io::duplex(PIPE_CAPACITY);
+                link.spawn_relay(client_far, server_far)?;
+                (client, server)
+            }
+        };
         listener
             .send((MemoryStream::new(server), peer))
             .map_err(|_| {

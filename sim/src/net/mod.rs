@@ -2,6 +2,7 @@
 //! [`Network`], which is real TCP or the in-process [`MemoryNet`].
 //!
 //! - `memory`: the memory network (pipes, listeners, deterministic ports).
+//! - `faults`: [`FaultyLink`], latency, jitter, a stall and a cut on a link's memory connections.
 //! - `stream`: [`NetStream`] and [`NetListener`], one connection and one listener type for both.
 //! - `http`: [`HttpClient`], the HTTP client the fakes and the runner use.
 //! - `ws`: [`ws_connect`], a WebSocket client over either transport.
@@ -9,6 +10,7 @@
 //! External targets are always driven over TCP. In-process runs use memory by default and TCP
 //! with `--transport tcp`; the same HTTP and WebSocket bytes cross either.
 
+mod faults;
 mod http;
 mod memory;
 mod stream;
@@ -17,6 +19,7 @@ mod ws;
 use std::io;
 use std::net::SocketAddr;
 
+pub use faults::{FaultyLink, LinkFaults};
 pub use http::{HttpClient, HttpError, HttpResponse, MAX_BODY, RequestBuilder};
 pub use memory::{MemoryListener, MemoryNet, MemoryStream};
 pub use stream::{NetListener, NetStream};
@@ -65,6 +68,15 @@ impl Network {
         match self {
             Network::Tcp => Transport::Tcp,
             Network::Memory(_) => Transport::Memory,
+        }
+    }
+
+    /// A network whose connections to `port` go through `link`; `None` over TCP, whose
+    /// connections callsim cannot delay or cut.
+    pub fn with_link(&self, port: u16, link: &std::sync::Arc<FaultyLink>) -> Option<Network> {
+        match self {
+            Network::Tcp => None,
+            Network::Memory(net) => Some(Network::Memory(net.with_link(port, link))),
         }
     }
 

@@ -29,6 +29,9 @@ pub enum HarnessError {
         /// Why.
         reason: String,
     },
+    /// The scenario needs something this run cannot do, such as network faults over TCP.
+    #[error("{0}")]
+    Unsupported(String),
     /// The scenario exceeded its time budget.
     #[error("scenario did not finish within {0:?} (calls still in flight: {1})")]
     Timeout(Duration, usize),

@@ -12,16 +12,18 @@ use super::target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
     IN_PROCESS_PUBLIC_URL, Profile,
 };
-use crate::net::Network;
+use crate::net::{FaultyLink, Network};
 use crate::scenario::plan::Prebuild;
 
 /// Where the fakes the reference server talks to listen.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FakePorts {
     /// The mock AI.
     pub(crate) ai: u16,
     /// The fake Twilio REST API.
     pub(crate) rest: u16,
+    /// The faults on the server's connections to the mock AI (its REST calls are spared).
+    pub(crate) ai_link: Option<Arc<FaultyLink>>,
 }
 
 /// The reference server's outbound connections (to the mock AI and the fake Twilio REST API)
@@ -96,7 +98,13 @@ pub(crate) async fn start_reference_server(
     let FakePorts {
         ai: ai_port,
         rest: rest_port,
+        ai_link,
     } = fakes;
+    // The server dials through a handle that carries the AI link's faults, if any; the runner
+    // checked that the transport can carry them.
+    let dial_network = ai_link
+        .and_then(|link| network.with_link(ai_port, &link))
+        .unwrap_or_else(|| network.clone());
     let listener = bind(network, "the reference server", loopback()).await?;
     let port = listener.port();
     let mut config = server_under_test::Config::in_process(
@@ -117,7 +125,7 @@ pub(crate) async fn start_reference_server(
         config.bugs.insert(bug);
     }
     let state =
-        server_under_test::AppState::with_dialer(config, Arc::new(NetworkDialer(network.clone())))
+        server_under_test::AppState::with_dialer(config, Arc::new(NetworkDialer(dial_network)))
             .map_err(|e| HarnessError::Server(e.to_string()))?;
     let task = tokio::spawn(async move {
         if let Err(err) = server_under_test::serve_on(listener, state, shutdown.wait()).await {

@@ -6,6 +6,7 @@
 //! timers of the reference server, the mock AI and the fake Twilio advance together and a
 //! two-hour call takes seconds of wall time. External targets run in real time.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,9 +22,9 @@ use super::target::{Endpoints, Target};
 use super::wiring::FAULTS_PUBLIC_URL;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
-use crate::net::{HttpClient, Network};
+use crate::net::{FaultyLink, HttpClient, LinkFaults, Network};
 use crate::realtime::Ledger;
-use crate::scenario::plan::{ClockMode, Plan, Prebuild};
+use crate::scenario::plan::{ClockMode, LinkFaultPlan, Plan, Prebuild};
 use crate::twilio::{TwilioEnv, UrlMap};
 
 /// Runs one scenario to completion and returns what was recorded.
@@ -35,6 +36,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     let clock = SimClock::start_default();
     let ids = IdGen::new(plan.seed);
     let network = Network::new(target.transport());
+    let links = FaultyLinks::new(plan, target, clock, &ids)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let shutdown = Shutdown(stop_rx);
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
@@ -62,17 +64,22 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     servers.push(start_fault_endpoint(fault_listener, shutdown.clone()));
 
     // Stage 2: the target.
+    let fakes = FakePorts {
+        ai: ai_port,
+        rest: rest_port,
+        ai_link: links.ai.clone(),
+    };
     let (endpoints, target_task) = start_target(
         target,
         &network,
         plan.reference_server.prebuild,
-        ai_port,
-        rest_port,
+        fakes,
         &shutdown,
     )
     .await?;
     servers.extend(target_task);
-    let env = twilio_env(&endpoints, fault_port, clock, &ids).with_network(network.clone());
+    let twilio_network = links.twilio_network(&network, &endpoints)?;
+    let env = twilio_env(&endpoints, fault_port, clock, &ids).with_network(twilio_network);
     servers.push(start_rest_api(plan, rest_listener, &env, shutdown.clone()));
 
     // Stage 3: play.
@@ -121,8 +128,7 @@ async fn start_target(
     target: &Target,
     network: &Network,
     prebuild: Prebuild,
-    ai_port: u16,
-    rest_port: u16,
+    fakes: FakePorts,
     shutdown: &Shutdown,
 ) -> Result<(Endpoints, Option<JoinHandle<()>>), HarnessError> {
     match target {
@@ -138,16 +144,81 @@ async fn start_target(
                 *validate_signatures,
                 bugs,
                 prebuild,
-                FakePorts {
-                    ai: ai_port,
-                    rest: rest_port,
-                },
+                fakes,
                 shutdown.clone(),
             )
             .await?;
             Ok((endpoints, Some(task)))
         }
         Target::External(t) => Ok((t.endpoints.clone(), None)),
+    }
+}
+
+/// The run's faulty links (`ai_link` and `twilio_link` faults), on the memory network only.
+struct FaultyLinks {
+    ai: Option<Arc<FaultyLink>>,
+    twilio: Option<Arc<FaultyLink>>,
+}
+
+impl FaultyLinks {
+    /// The plan's links, timed from the scenario start and seeded from its seed; an error when
+    /// the run's transport is TCP, whose connections callsim cannot delay or cut.
+    fn new(
+        plan: &Plan,
+        target: &Target,
+        clock: SimClock,
+        ids: &IdGen,
+    ) -> Result<FaultyLinks, HarnessError> {
+        if plan.links.any() && !matches!(target.transport(), crate::net::Transport::Memory) {
+            let how = match target {
+                Target::External(_) => {
+                    "an external target is always driven over TCP; run the scenario in-process"
+                }
+                Target::InProcess { .. } => "run without --transport tcp",
+            };
+            return Err(HarnessError::Unsupported(format!(
+                "network faults (ai_link, twilio_link) need the memory transport; {how}"
+            )));
+        }
+        let link = |faults: Option<LinkFaultPlan>, label: &str| {
+            faults.map(|f| {
+                let faults = LinkFaults {
+                    latency: f.latency,
+                    jitter: f.jitter,
+                    stall: f.stall,
+                    drop_at: f.drop_at,
+                };
+                FaultyLink::new(faults, clock.start(), ids.fork(label))
+            })
+        };
+        Ok(FaultyLinks {
+            ai: link(plan.links.ai, "net.ai_link"),
+            twilio: link(plan.links.twilio, "net.twilio_link"),
+        })
+    }
+
+    /// The network the fake Twilio plays calls on: its connections to the server go through the
+    /// Twilio link when there is one; those to callsim's own fault endpoint never do.
+    fn twilio_network(
+        &self,
+        network: &Network,
+        endpoints: &Endpoints,
+    ) -> Result<Network, HarnessError> {
+        let Some(link) = &self.twilio else {
+            return Ok(network.clone());
+        };
+        let port = endpoints
+            .base_url
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|uri| uri.port_u16());
+        port.and_then(|port| network.with_link(port, link))
+            .ok_or_else(|| {
+                HarnessError::Unsupported(format!(
+                    "cannot put the twilio_link faults on the connections to {}",
+                    endpoints.base_url
+                ))
+            })
     }
 }
 
@@ -166,4 +237,43 @@ fn twilio_env(endpoints: &Endpoints, fault_port: u16, clock: SimClock, ids: &IdG
         ids.fork("twilio"),
     )
     .with_url_map(url_map)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::net::Transport;
+    use crate::run::target::Profile;
+    use crate::scenario::load::parse_str;
+    use crate::scenario::validate::build_plan;
+
+    fn in_process(transport: Transport) -> Target {
+        Target::InProcess {
+            profile: Profile::Fixed,
+            validate_signatures: true,
+            bugs: Vec::new(),
+            transport,
+        }
+    }
+
+    #[tokio::test]
+    async fn link_faults_need_the_memory_transport_and_say_so() {
+        let text = "title: t\ntenants:\n  acme: { business_name: Acme }\ncalls:\n  - { tenant: acme, \
+                    direction: inbound }\nfaults:\n  - twilio_link: { stall_at: 1s, for: 1s }\n";
+        let loaded = parse_str(Path::new("s.yaml"), text.to_string()).unwrap();
+        let plan = build_plan(&loaded, "s").unwrap();
+        let (clock, ids) = (SimClock::start_default(), IdGen::new(1));
+        let err = FaultyLinks::new(&plan, &in_process(Transport::Tcp), clock, &ids)
+            .err()
+            .expect("refused over TCP");
+        assert_eq!(
+            err.to_string(),
+            "network faults (ai_link, twilio_link) need the memory transport; run without \
+             --transport tcp"
+        );
+        let links = FaultyLinks::new(&plan, &in_process(Transport::Memory), clock, &ids).unwrap();
+        assert!(links.ai.is_none() && links.twilio.is_some());
+    }
 }

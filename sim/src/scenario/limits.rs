@@ -26,6 +26,10 @@ pub const MAX_REPLY_AUDIO: Duration = Duration::from_secs(10 * 60);
 /// at 8 kHz µ-law, about 115 MB.
 pub const MAX_SCENARIO_AUDIO: Duration = Duration::from_secs(4 * 3600);
 
+/// The longest `latency` or `jitter` a faulty link may add: a connection slower than a minute
+/// is a dead one, which `stall_at` and `drop_at` say plainly.
+pub const MAX_LINK_DELAY: Duration = Duration::from_secs(60);
+
 /// The most calls one scenario may place.
 pub const MAX_CALLS: usize = 5_000;
 

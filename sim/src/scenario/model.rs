@@ -353,6 +353,34 @@ pub struct RawFault {
     /// The stream upgrade is sent without `X-Twilio-Signature`.
     #[serde(default)]
     pub unsigned_stream: Option<RawCallRef>,
+    /// Network faults on every connection the server opens to the mock AI.
+    #[serde(default)]
+    pub ai_link: Option<RawLinkFault>,
+    /// Network faults on every connection the fake Twilio opens to the server (webhooks,
+    /// callbacks and Media Streams sockets).
+    #[serde(default)]
+    pub twilio_link: Option<RawLinkFault>,
+}
+
+/// Network faults on one link (memory transport only); times count from the scenario start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLinkFault {
+    /// One-way latency added in each direction.
+    #[serde(default)]
+    pub latency: Option<HumanDuration>,
+    /// Seeded jitter, uniform within ± this.
+    #[serde(default)]
+    pub jitter: Option<HumanDuration>,
+    /// When nothing starts being delivered in either direction.
+    #[serde(default)]
+    pub stall_at: Option<HumanDuration>,
+    /// How long the stall lasts (only with `stall_at`).
+    #[serde(default, rename = "for")]
+    pub stall_for: Option<HumanDuration>,
+    /// When every open connection of the link is cut.
+    #[serde(default)]
+    pub drop_at: Option<HumanDuration>,
 }
 
 /// A webhook error fault.

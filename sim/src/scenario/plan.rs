@@ -50,6 +50,37 @@ pub struct Plan {
     pub waivers: BTreeMap<String, String>,
     /// Settings of the bundled reference server for this scenario (in-process runs only).
     pub reference_server: ReferenceServerPlan,
+    /// Network faults on the links (memory transport only).
+    pub links: LinkFaultsPlan,
+}
+
+/// Network faults on each link a scenario can make faulty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkFaultsPlan {
+    /// The server's connections to the mock AI.
+    pub ai: Option<LinkFaultPlan>,
+    /// The fake Twilio's connections to the server.
+    pub twilio: Option<LinkFaultPlan>,
+}
+
+impl LinkFaultsPlan {
+    /// Whether any link is faulty.
+    pub fn any(&self) -> bool {
+        self.ai.is_some() || self.twilio.is_some()
+    }
+}
+
+/// Network faults on one link; every time counts from the scenario start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkFaultPlan {
+    /// One-way latency added in each direction.
+    pub latency: Duration,
+    /// Seeded jitter, uniform within ± this; delivery never precedes the send.
+    pub jitter: Duration,
+    /// A stall: from when, and for how long.
+    pub stall: Option<(Duration, Duration)>,
+    /// When every open connection of the link is cut.
+    pub drop_at: Option<Duration>,
 }
 
 /// How the bundled reference server is set up for one scenario; an external target ignores it.

@@ -38,7 +38,7 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
     let (tenants, tenant_changes) = tenants::tenants(loaded)?;
     let mut budget = AudioBudget::default();
     let mut calls = calls::calls(loaded, &dir, seed, &tenants, &mut budget)?;
-    let ai_faults = faults::faults(loaded, &mut calls)?;
+    let (ai_faults, links) = faults::faults(loaded, &mut calls)?;
     let ai = ai::ai(loaded, &dir, ai_faults, &mut budget)?;
     let expectations = expectations::expectations(loaded, &tenants, &calls)?;
     let waivers = expectations::waivers(loaded)?;
@@ -103,6 +103,7 @@ pub fn build_plan(loaded: &LoadedScenario, name: &str) -> Result<Plan, ScenarioE
                 Some(RawPrebuild::Absent) => Prebuild::Absent,
             },
         },
+        links,
     })
 }
 
