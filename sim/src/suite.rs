@@ -238,6 +238,22 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
         plan.seed = seed;
     }
     match execute(&plan, &opts.target, opts.wall_limit) {
+        // A scenario this run cannot carry out as written (network faults over TCP) is skipped
+        // with the reason, never run without what it asks for and never counted as passed.
+        Err(ExecuteError::Harness(HarnessError::Unsupported(why))) => {
+            let mut run = error_run(
+                file,
+                plan.title.clone(),
+                Failure::Harness(HarnessError::Unsupported(why.clone())),
+                started.elapsed(),
+            );
+            run.failure = None;
+            run.report.outcome = Outcome::Skipped;
+            run.report.error = Some(format!("skipped: {why}"));
+            run.report.tags = plan.tags.clone();
+            run.plan = Some(plan);
+            run
+        }
         Err(e) => {
             let mut run = error_run(file, plan.title.clone(), e.into(), started.elapsed());
             run.report.tags = plan.tags.clone();

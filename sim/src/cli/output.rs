@@ -187,7 +187,10 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
             run.wall.as_secs_f64()
         ));
     }
-    if let Some(err) = &r.error {
+    // A skipped scenario's reason belongs under its own line, which quiet output leaves out.
+    if let Some(err) = &r.error
+        && !(quiet && r.outcome == Outcome::Skipped)
+    {
         lines.extend(bounded_lines(err, "      "));
     }
     for a in r.assertions.iter().filter(|a| !a.passed) {
