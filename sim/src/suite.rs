@@ -133,6 +133,22 @@ pub fn error_run(
     }
 }
 
+/// The result of a scenario that was not run, with the reason (`SKIP` in the terminal, skipped
+/// in JUnit); a skip is never a pass.
+pub fn skipped_run(file: &ScenarioFile, title: String, reason: String) -> ScenarioRun {
+    let mut run = error_run(
+        file,
+        title,
+        Failure::Harness(HarnessError::Unsupported(reason.clone())),
+        Duration::ZERO,
+    );
+    run.failure = None;
+    run.report.outcome = Outcome::Skipped;
+    run.report.error = Some(reason);
+    run.report.runs = 0;
+    run
+}
+
 /// Loads and validates a scenario file.
 pub fn load_plan(file: &ScenarioFile) -> Result<Plan, ScenarioError> {
     let loaded = load_file(&file.path)?;
@@ -241,15 +257,8 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
         // A scenario this run cannot carry out as written (network faults over TCP) is skipped
         // with the reason, never run without what it asks for and never counted as passed.
         Err(ExecuteError::Harness(HarnessError::Unsupported(why))) => {
-            let mut run = error_run(
-                file,
-                plan.title.clone(),
-                Failure::Harness(HarnessError::Unsupported(why.clone())),
-                started.elapsed(),
-            );
-            run.failure = None;
-            run.report.outcome = Outcome::Skipped;
-            run.report.error = Some(format!("skipped: {why}"));
+            let mut run = skipped_run(file, plan.title.clone(), format!("skipped: {why}"));
+            run.wall = started.elapsed();
             run.report.tags = plan.tags.clone();
             run.plan = Some(plan);
             run

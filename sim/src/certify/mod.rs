@@ -23,10 +23,12 @@ pub use pack::{
 };
 pub use result::{CertificationResult, DeclaredSummary, RequirementResult, as_run_report};
 
-use crate::report::{Outcome, ScenarioReport};
+use crate::report::Outcome;
 use crate::scenario::load::parse_str;
 use crate::scenario::validate::build_plan;
-use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, error_run, is_invariant, run_loaded};
+use crate::suite::{
+    RunOptions, ScenarioFile, ScenarioRun, error_run, is_invariant, run_loaded, skipped_run,
+};
 
 /// Under an informational invariant policy (v1, frozen) a requirement's verdict is that of its
 /// own assertions, as when the profile was released. The built-in invariants, which came later,
@@ -39,29 +41,6 @@ fn frozen_verdict(mut run: ScenarioRun) -> ScenarioRun {
         report.passed_runs = report.runs;
     }
     run
-}
-
-/// The run of a requirement that was not checked, for the JUnit and HTML reports.
-fn not_checked_run(file: &ScenarioFile, req: &Requirement, why: &str) -> ScenarioRun {
-    ScenarioRun {
-        report: ScenarioReport {
-            name: file.name.clone(),
-            file: file.path.display().to_string(),
-            title: req.title.clone(),
-            tags: Vec::new(),
-            outcome: Outcome::Skipped,
-            assertions: Vec::new(),
-            error: Some(why.to_string()),
-            runs: 0,
-            passed_runs: 0,
-            transcript: None,
-        },
-        plan: None,
-        audio: std::collections::BTreeMap::new(),
-        wall: Duration::ZERO,
-        failure: None,
-        cost: crate::suite::RunCost::default(),
-    }
 }
 
 /// Runs one requirement's scenario (or says why it cannot be checked).
@@ -79,7 +58,7 @@ fn run_requirement(
     if let Some(why) = req.needs.iter().find_map(|c| c.missing_in(&declared)) {
         return (
             RequirementResult::not_checked(req, why),
-            not_checked_run(&file, req, why),
+            skipped_run(&file, req.title.clone(), why.to_string()),
         );
     }
     let text = pack.scenario_text(req).unwrap_or_default().to_string();
