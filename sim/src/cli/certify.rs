@@ -5,10 +5,10 @@ use std::time::Duration;
 use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
-use crate::certify::{DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
+use crate::certify::{CertificationResult, DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
 use crate::report::Outcome;
 use crate::run::{Declarations, Target};
-use crate::suite::RunOptions;
+use crate::suite::{RunOptions, ScenarioRun};
 
 /// `callsim certify`.
 #[derive(Debug, Clone, clap::Args)]
@@ -100,10 +100,16 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
     }
     let (passed, failed, errors, skipped) = report.counts();
     println!("{}", summary_line(passed, failed + errors, skipped));
+    verdict(&result, &runs)
+}
+
+/// Prints the certification verdict and answers the exit code: 0 certified, 1 a mandatory
+/// requirement failed, 2 a requirement's scenario could not be loaded.
+fn verdict(result: &CertificationResult, runs: &[ScenarioRun]) -> u8 {
     if result.certified {
         println!(
             "CERTIFIED: {} (results sha256 {})",
-            pack.profile_id, result.results_sha256
+            result.profile_id, result.results_sha256
         );
         if !result.not_checked.is_empty() {
             println!(
@@ -111,20 +117,19 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
                 result.not_checked.join("; ")
             );
         }
-        EXIT_PASS
+        return EXIT_PASS;
+    }
+    println!(
+        "NOT CERTIFIED: failed mandatory requirement(s): {}",
+        result.failed_requirements.join(", ")
+    );
+    if runs
+        .iter()
+        .any(|r| r.failure.as_ref().is_some_and(|f| f.is_input()))
+    {
+        EXIT_ERROR
     } else {
-        println!(
-            "NOT CERTIFIED: failed mandatory requirement(s): {}",
-            result.failed_requirements.join(", ")
-        );
-        if runs
-            .iter()
-            .any(|r| r.failure.as_ref().is_some_and(|f| f.is_input()))
-        {
-            EXIT_ERROR
-        } else {
-            EXIT_FAIL
-        }
+        EXIT_FAIL
     }
 }
 

@@ -22,7 +22,7 @@ use super::target::{Endpoints, Target};
 use super::wiring::FAULTS_PUBLIC_URL;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
-use crate::net::{FaultyLink, HttpClient, LinkFaults, Network};
+use crate::net::{FaultyLink, HttpClient, LinkFaults, NetListener, Network};
 use crate::realtime::Ledger;
 use crate::scenario::plan::{ClockMode, LinkFaultPlan, Plan, Prebuild};
 use crate::twilio::{TwilioEnv, UrlMap};
@@ -42,26 +42,15 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
 
     // Stage 1: the fakes.
-    let (ai_addr, twilio_addr) = match target {
-        Target::InProcess { .. } => (loopback(), loopback()),
-        Target::External(t) => (t.ai_listen, t.twilio_listen),
-    };
-    let ai_listener = bind(&network, "the mock AI", ai_addr).await?;
-    let ai_port = ai_listener.port();
-    let ledger = Ledger::default();
-    servers.push(start_mock_ai(
-        plan,
-        ai_listener,
-        clock,
-        &ids,
-        &ledger,
-        shutdown.clone(),
-    ));
-    let rest_listener = bind(&network, "the fake Twilio REST API", twilio_addr).await?;
-    let rest_port = rest_listener.port();
-    let fault_listener = bind(&network, "the fault endpoint", loopback()).await?;
-    let fault_port = fault_listener.port();
-    servers.push(start_fault_endpoint(fault_listener, shutdown.clone()));
+    let started = start_fakes(plan, target, &network, clock, &ids, &shutdown).await?;
+    let StartedFakes {
+        ledger,
+        ai_port,
+        rest_listener,
+        rest_port,
+        fault_port,
+    } = started.ports;
+    servers.extend(started.tasks);
 
     // Stage 2: the target.
     let fakes = FakePorts {
@@ -120,6 +109,64 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         target: target.describe(),
         panics: Vec::new(),
         declared: target.declarations(),
+    })
+}
+
+/// What stage 1 started: the mock AI, the fault endpoint, and the REST fake's listener (the REST
+/// fake starts once the fake Twilio it plays calls with exists).
+struct StartedFakes {
+    ledger: Ledger,
+    ai_port: u16,
+    rest_listener: NetListener,
+    rest_port: u16,
+    fault_port: u16,
+}
+
+/// Stage 1's result and the tasks it spawned.
+struct Stage1 {
+    ports: StartedFakes,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds the fakes' listeners (where an external target's file says, else any port) and starts
+/// the mock AI and the fault endpoint.
+async fn start_fakes(
+    plan: &Plan,
+    target: &Target,
+    network: &Network,
+    clock: SimClock,
+    ids: &IdGen,
+    shutdown: &Shutdown,
+) -> Result<Stage1, HarnessError> {
+    let (ai_addr, twilio_addr) = match target {
+        Target::InProcess { .. } => (loopback(), loopback()),
+        Target::External(t) => (t.ai_listen, t.twilio_listen),
+    };
+    let ai_listener = bind(network, "the mock AI", ai_addr).await?;
+    let ai_port = ai_listener.port();
+    let ledger = Ledger::default();
+    let mut tasks = vec![start_mock_ai(
+        plan,
+        ai_listener,
+        clock,
+        ids,
+        &ledger,
+        shutdown.clone(),
+    )];
+    let rest_listener = bind(network, "the fake Twilio REST API", twilio_addr).await?;
+    let rest_port = rest_listener.port();
+    let fault_listener = bind(network, "the fault endpoint", loopback()).await?;
+    let fault_port = fault_listener.port();
+    tasks.push(start_fault_endpoint(fault_listener, shutdown.clone()));
+    Ok(Stage1 {
+        ports: StartedFakes {
+            ledger,
+            ai_port,
+            rest_listener,
+            rest_port,
+            fault_port,
+        },
+        tasks,
     })
 }
 

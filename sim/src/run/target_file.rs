@@ -141,72 +141,7 @@ impl ExternalTarget {
             }
             None => RawTargetFile::default(),
         };
-        let public_url = raw
-            .public_url
-            .clone()
-            .unwrap_or_else(|| base_url.clone())
-            .trim_end_matches('/')
-            .to_string();
-        let mut rewrites: Vec<(String, String)> = raw
-            .rewrite
-            .iter()
-            .map(|r| (r.from.clone(), r.to.clone()))
-            .collect();
-        // The public URL's HTTP and WebSocket forms both lead to the base URL unless the file
-        // says otherwise, which covers servers that take their public URL from configuration.
-        let ws = |u: &str| {
-            u.replacen("https://", "wss://", 1)
-                .replacen("http://", "ws://", 1)
-        };
-        rewrites.push((public_url.clone(), base_url.clone()));
-        rewrites.push((ws(&public_url), ws(&base_url)));
-        let (fixture_url, fixture_token) = match &raw.fixtures {
-            Some(f) => (
-                Some(f.url.clone().unwrap_or_else(|| base_url.clone())),
-                Some(f.token.clone()),
-            ),
-            None => (None, None),
-        };
-        let twilio = raw.twilio.clone();
-        let endpoints = Endpoints {
-            base_url,
-            public_url,
-            incoming_path: raw
-                .paths
-                .incoming
-                .clone()
-                .unwrap_or_else(|| "/twiml/incoming/{tenant}".into()),
-            incoming_by_number_path: raw
-                .paths
-                .incoming_by_number
-                .clone()
-                .unwrap_or_else(|| "/twiml/incoming".into()),
-            outbound_path: raw
-                .paths
-                .outbound
-                .clone()
-                .unwrap_or_else(|| "/twiml/outbound/{tenant}".into()),
-            place_call_path: raw
-                .paths
-                .place_call
-                .clone()
-                .unwrap_or_else(|| "/calls/outbound".into()),
-            status_callback_path: raw
-                .paths
-                .status_callback
-                .clone()
-                .unwrap_or_else(|| "/status/call".into()),
-            fixture_url,
-            fixture_token,
-            account_sid: twilio
-                .as_ref()
-                .and_then(|t| t.account_sid.clone())
-                .unwrap_or_else(|| DEFAULT_ACCOUNT_SID.into()),
-            auth_token: twilio
-                .map(|t| t.auth_token)
-                .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
-            rewrites,
-        };
+        let endpoints = endpoints_of(&raw, base_url);
         let declares = declarations(file, raw.declares.as_ref(), endpoints.fixture_url.is_some())?;
         Ok(ExternalTarget {
             declares,
@@ -215,6 +150,78 @@ impl ExternalTarget {
             twilio_listen,
             scenario_timeout: raw.scenario_timeout.map(|d| d.get()),
         })
+    }
+}
+
+/// The endpoints a target file describes for the server at `base_url`: its paths (or the
+/// reference server's), the public URL it signs against, the fixture API, the Twilio
+/// credentials, and how public URLs map to where it listens.
+fn endpoints_of(raw: &RawTargetFile, base_url: String) -> Endpoints {
+    let public_url = raw
+        .public_url
+        .clone()
+        .unwrap_or_else(|| base_url.clone())
+        .trim_end_matches('/')
+        .to_string();
+    let mut rewrites: Vec<(String, String)> = raw
+        .rewrite
+        .iter()
+        .map(|r| (r.from.clone(), r.to.clone()))
+        .collect();
+    // The public URL's HTTP and WebSocket forms both lead to the base URL unless the file
+    // says otherwise, which covers servers that take their public URL from configuration.
+    let ws = |u: &str| {
+        u.replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1)
+    };
+    rewrites.push((public_url.clone(), base_url.clone()));
+    rewrites.push((ws(&public_url), ws(&base_url)));
+    let (fixture_url, fixture_token) = match &raw.fixtures {
+        Some(f) => (
+            Some(f.url.clone().unwrap_or_else(|| base_url.clone())),
+            Some(f.token.clone()),
+        ),
+        None => (None, None),
+    };
+    let twilio = raw.twilio.clone();
+    Endpoints {
+        base_url,
+        public_url,
+        incoming_path: raw
+            .paths
+            .incoming
+            .clone()
+            .unwrap_or_else(|| "/twiml/incoming/{tenant}".into()),
+        incoming_by_number_path: raw
+            .paths
+            .incoming_by_number
+            .clone()
+            .unwrap_or_else(|| "/twiml/incoming".into()),
+        outbound_path: raw
+            .paths
+            .outbound
+            .clone()
+            .unwrap_or_else(|| "/twiml/outbound/{tenant}".into()),
+        place_call_path: raw
+            .paths
+            .place_call
+            .clone()
+            .unwrap_or_else(|| "/calls/outbound".into()),
+        status_callback_path: raw
+            .paths
+            .status_callback
+            .clone()
+            .unwrap_or_else(|| "/status/call".into()),
+        fixture_url,
+        fixture_token,
+        account_sid: twilio
+            .as_ref()
+            .and_then(|t| t.account_sid.clone())
+            .unwrap_or_else(|| DEFAULT_ACCOUNT_SID.into()),
+        auth_token: twilio
+            .map(|t| t.auth_token)
+            .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
+        rewrites,
     }
 }
 
