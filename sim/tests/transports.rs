@@ -9,10 +9,11 @@ use callsim_binary::callsim;
 
 #[test]
 fn the_bundled_pack_passes_over_loopback_tcp_too() {
-    // One scenario at a time: loopback TCP on a paused clock is only as deterministic as the
-    // kernel's delivery, which competing runtimes make worse (see ARCHITECTURE.md).
+    // Only verdicts are compared here, not transcripts byte for byte, so two scenarios may run
+    // at once even though competing runtimes make loopback delivery less punctual
+    // (see ARCHITECTURE.md).
     let out = callsim()
-        .args(["run", "--transport", "tcp", "--jobs", "1", "--timings"])
+        .args(["run", "--transport", "tcp", "--jobs", "2", "--timings"])
         .output()
         .expect("callsim runs");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
