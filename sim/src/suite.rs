@@ -112,41 +112,45 @@ pub fn error_run(
     failure: Failure,
     wall: Duration,
 ) -> ScenarioRun {
+    let mut run = unjudged(file, title, Outcome::Error, failure.to_string(), 1);
+    run.wall = wall;
+    run.failure = Some(failure);
+    run
+}
+
+/// The result of a scenario that was not run, with the reason (`SKIP` in the terminal, skipped
+/// in JUnit); a skip is never a pass.
+pub fn skipped_run(file: &ScenarioFile, title: String, reason: String) -> ScenarioRun {
+    unjudged(file, title, Outcome::Skipped, reason, 0)
+}
+
+/// A run without a transcript or assertions: the scenario errored or was skipped, for `why`.
+fn unjudged(
+    file: &ScenarioFile,
+    title: String,
+    outcome: Outcome,
+    why: String,
+    runs: u32,
+) -> ScenarioRun {
     ScenarioRun {
         report: ScenarioReport {
             name: file.name.clone(),
             file: file.path.display().to_string(),
             title,
             tags: Vec::new(),
-            outcome: Outcome::Error,
+            outcome,
             assertions: Vec::new(),
-            error: Some(failure.to_string()),
-            runs: 1,
+            error: Some(why),
+            runs,
             passed_runs: 0,
             transcript: None,
         },
         plan: None,
         audio: BTreeMap::new(),
-        wall,
-        failure: Some(failure),
+        wall: Duration::ZERO,
+        failure: None,
         cost: RunCost::default(),
     }
-}
-
-/// The result of a scenario that was not run, with the reason (`SKIP` in the terminal, skipped
-/// in JUnit); a skip is never a pass.
-pub fn skipped_run(file: &ScenarioFile, title: String, reason: String) -> ScenarioRun {
-    let mut run = error_run(
-        file,
-        title,
-        Failure::Harness(HarnessError::Unsupported(reason.clone())),
-        Duration::ZERO,
-    );
-    run.failure = None;
-    run.report.outcome = Outcome::Skipped;
-    run.report.error = Some(reason);
-    run.report.runs = 0;
-    run
 }
 
 /// Loads and validates a scenario file.

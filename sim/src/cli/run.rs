@@ -394,7 +394,7 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
         println!("{errors} scenario(s) could not run (input or harness error)");
     }
     if args.timings {
-        for line in super::timings::timings_lines(&runs, target.transport_name()) {
+        for line in super::timings::timings_lines(&runs, target.transport().as_str()) {
             println!("{line}");
         }
     }

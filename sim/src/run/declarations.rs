@@ -13,15 +13,15 @@ use serde::Serialize;
 /// The longest prompt freshness a target may declare: the certification pack's freshness
 /// requirement starts its last call this long after the edit, so a slower promise could not be
 /// checked at all.
-pub const MAX_PROMPT_FRESHNESS: Duration = Duration::from_secs(10);
+pub(super) const MAX_PROMPT_FRESHNESS: Duration = Duration::from_secs(10);
 /// The longest bound a target may declare for opening its AI session: a caller who hears
 /// silence for longer than this has hung up.
-pub const MAX_SESSION_OPEN_WITHIN: Duration = Duration::from_secs(10);
+pub(super) const MAX_SESSION_OPEN_WITHIN: Duration = Duration::from_secs(10);
 /// The prompt freshness assumed when a target declares none: the fixture API answers before an
 /// edit is visible to a call that is being set up at that very instant.
-pub const DEFAULT_PROMPT_FRESHNESS: Duration = Duration::from_secs(1);
+const DEFAULT_PROMPT_FRESHNESS: Duration = Duration::from_secs(1);
 /// The session-open bound assumed when a target declares none.
-pub const DEFAULT_SESSION_OPEN_WITHIN: Duration = Duration::from_secs(3);
+const DEFAULT_SESSION_OPEN_WITHIN: Duration = Duration::from_secs(3);
 
 /// A target's declared capabilities and bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,11 +73,5 @@ impl Declarations {
     /// The session-open bound in ms.
     pub fn session_open_within_ms(&self) -> u64 {
         u64::try_from(self.session_open_within.as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-impl Default for Declarations {
-    fn default() -> Declarations {
-        Declarations::REFERENCE
     }
 }

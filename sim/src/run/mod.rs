@@ -27,10 +27,7 @@ mod wiring;
 
 pub use artifacts::{PanicRecord, RunArtifacts, TenantRevision};
 pub use cpu::CpuTime;
-pub use declarations::{
-    DEFAULT_PROMPT_FRESHNESS, DEFAULT_SESSION_OPEN_WITHIN, Declarations, MAX_PROMPT_FRESHNESS,
-    MAX_SESSION_OPEN_WITHIN,
-};
+pub use declarations::Declarations;
 pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
 pub use in_process::{ReferenceBug, reference_bugs};

@@ -42,15 +42,15 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
 
     // Stage 1: the fakes.
-    let started = start_fakes(plan, target, &network, clock, &ids, &shutdown).await?;
     let StartedFakes {
         ledger,
         ai_port,
         rest_listener,
         rest_port,
         fault_port,
-    } = started.ports;
-    servers.extend(started.tasks);
+        tasks,
+    } = start_fakes(plan, target, &network, clock, &ids, &shutdown).await?;
+    servers.extend(tasks);
 
     // Stage 2: the target.
     let fakes = FakePorts {
@@ -120,11 +120,6 @@ struct StartedFakes {
     rest_listener: NetListener,
     rest_port: u16,
     fault_port: u16,
-}
-
-/// Stage 1's result and the tasks it spawned.
-struct Stage1 {
-    ports: StartedFakes,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -137,7 +132,7 @@ async fn start_fakes(
     clock: SimClock,
     ids: &IdGen,
     shutdown: &Shutdown,
-) -> Result<Stage1, HarnessError> {
+) -> Result<StartedFakes, HarnessError> {
     let (ai_addr, twilio_addr) = match target {
         Target::InProcess { .. } => (loopback(), loopback()),
         Target::External(t) => (t.ai_listen, t.twilio_listen),
@@ -158,14 +153,12 @@ async fn start_fakes(
     let fault_listener = bind(network, "the fault endpoint", loopback()).await?;
     let fault_port = fault_listener.port();
     tasks.push(start_fault_endpoint(fault_listener, shutdown.clone()));
-    Ok(Stage1 {
-        ports: StartedFakes {
-            ledger,
-            ai_port,
-            rest_listener,
-            rest_port,
-            fault_port,
-        },
+    Ok(StartedFakes {
+        ledger,
+        ai_port,
+        rest_listener,
+        rest_port,
+        fault_port,
         tasks,
     })
 }

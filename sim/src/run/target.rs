@@ -76,11 +76,6 @@ impl Target {
         }
     }
 
-    /// The transport's name, for reports.
-    pub fn transport_name(&self) -> &'static str {
-        self.transport().as_str()
-    }
-
     /// What the target declares: the reference server declares every capability it has.
     pub fn declarations(&self) -> Declarations {
         match self {
