@@ -38,9 +38,8 @@ pub async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return Ok(rejection.into_response()),
     };
-    // Media messages are ~300 bytes; a small read buffer avoids zero-filling 128 KiB per read.
     Ok(ws
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(crate::realtime::WS_READ_BUFFER)
         .on_upgrade(move |socket| handle_socket(state, socket)))
 }
 

@@ -17,6 +17,11 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::network::{Dialer, host_and_port};
 use crate::realtime_event::{ClientEvent, ServerEvent};
 
+/// The read buffer of the server's WebSockets (the Realtime API's and Twilio's). tungstenite
+/// zero-fills its whole read buffer before each read, and most messages are a few hundred bytes,
+/// so the 128 KiB default costs more than the traffic; a longer message takes several reads.
+pub(crate) const WS_READ_BUFFER: usize = 2 * 1024;
+
 /// Errors of the Realtime connection.
 #[derive(Debug, thiserror::Error)]
 pub enum RealtimeError {
@@ -104,9 +109,7 @@ impl TungsteniteConnector {
                 connection,
                 Some(
                     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                        // Messages are a few hundred bytes; tungstenite zero-fills its whole read
-                        // buffer on every read, so the 128 KiB default costs more than the traffic.
-                        .read_buffer_size(8 * 1024),
+                        .read_buffer_size(WS_READ_BUFFER),
                 ),
                 None,
             )
@@ -166,7 +169,8 @@ where
 {
     ErrInto(write).with(|event: ClientEvent| {
         future::ready(
-            serde_json::to_string(&event)
+            event
+                .to_text()
                 .map(|text| Message::Text(text.into()))
                 .map_err(RealtimeError::from),
         )

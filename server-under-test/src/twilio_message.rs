@@ -122,23 +122,27 @@ pub enum TwilioOutbound {
 /// Parses one text frame; unknown events are an error the caller may log and skip.
 ///
 /// Fifty `media` messages a second make up nearly all of a stream, and an internally tagged
-/// enum buffers every field of every message before it can pick a variant. So the event name is
-/// read first (a borrowed scan that allocates nothing), and a `media` message is parsed straight
-/// into its own struct; every other message takes the general path.
+/// enum buffers every field of every message before it can pick a variant. So one pass reads the
+/// event name (borrowed), the stream SID and a `media` object, and a `media` message is built
+/// from that; every other message (and a media message without its `media`) takes the general
+/// path, which gives the same result.
 pub fn parse_inbound(text: &str) -> Result<TwilioInbound, serde_json::Error> {
     #[derive(Deserialize)]
-    struct Event<'a> {
+    struct Probe<'a> {
         #[serde(borrow)]
         event: std::borrow::Cow<'a, str>,
-    }
-    #[derive(Deserialize)]
-    struct Media {
         #[serde(rename = "streamSid", default)]
         stream_sid: Option<String>,
-        media: MediaPayload,
+        #[serde(default)]
+        media: Option<MediaPayload>,
     }
-    if serde_json::from_str::<Event<'_>>(text).is_ok_and(|e| e.event == "media") {
-        let Media { stream_sid, media } = serde_json::from_str(text)?;
+    if let Ok(Probe {
+        event,
+        stream_sid,
+        media: Some(media),
+    }) = serde_json::from_str::<Probe<'_>>(text)
+        && event == "media"
+    {
         return Ok(TwilioInbound::Media { stream_sid, media });
     }
     serde_json::from_str(text)

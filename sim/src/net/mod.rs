@@ -14,6 +14,7 @@ mod faults;
 mod http;
 mod memory;
 mod stream;
+mod wake_gate;
 mod ws;
 
 use std::io;
@@ -23,7 +24,8 @@ pub use faults::{FaultyLink, LinkFaults};
 pub use http::{HttpClient, HttpError, HttpResponse, MAX_BODY, RequestBuilder};
 pub use memory::{MemoryListener, MemoryNet, MemoryStream};
 pub use stream::{NetListener, NetStream};
-pub use ws::{NetWebSocket, ws_connect};
+pub use wake_gate::WakeGated;
+pub use ws::{NetWebSocket, WS_READ_BUFFER, ws_connect};
 
 /// Which transport an in-process run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -7,6 +7,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{NetStream, Network};
 
+/// The read buffer of every WebSocket callsim opens or accepts. tungstenite zero-fills its whole
+/// read buffer before each read, and a media message is a few hundred bytes, so the 128 KiB
+/// default costs more than the traffic; a longer message simply takes several reads.
+pub const WS_READ_BUFFER: usize = 2 * 1024;
+
 /// A client WebSocket over either transport (`wss://` is TLS over TCP).
 pub type NetWebSocket = WebSocketStream<MaybeTlsStream<NetStream>>;
 

@@ -108,8 +108,7 @@ async fn upgrade(
     };
     let transport_limit = transport_limit(state.config.max_message_bytes);
     ws.protocols(["realtime"])
-        // Events are small; a small read buffer avoids zero-filling 128 KiB on every read.
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(crate::net::WS_READ_BUFFER)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_upgrade(move |socket| serve_socket(socket, ctx))

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::{Duration, Instant, sleep_until};
 
 use crate::ids::IdGen;
+use crate::net::WakeGated;
 
 use super::api_error::ApiError;
 use super::config::{BetaMode, Dialect, MockConfig};
@@ -20,6 +21,7 @@ use super::ledger::{ErrorRecord, SessionRecord};
 use super::response::ActiveResponse;
 use super::script::AiFaultKind;
 use super::session_config::{DEFAULT_INSTRUCTIONS, SessionConfig};
+use super::turns::{AudioAppend, LastAppend};
 use super::vad::Vad;
 
 /// A frame from the client, already separated from the transport.
@@ -92,6 +94,8 @@ pub(crate) struct Session {
     pub(crate) conv: Conversation,
     pub(crate) conv_id: String,
     pub(crate) vad: Vad,
+    /// The last appended audio, as sent and decoded.
+    pub(crate) last_append: LastAppend,
     pub(crate) speech_item: Option<String>,
     pub(crate) buffer_bytes: usize,
     pub(crate) audio_received_us: u64,
@@ -105,12 +109,16 @@ pub(crate) struct Session {
 }
 
 /// Runs one session to its end, recording it in the ledger.
-pub async fn serve_session<Si, St>(ctx: SessionContext, mut sink: Si, mut stream: St)
+pub async fn serve_session<Si, St>(ctx: SessionContext, mut sink: Si, stream: St)
 where
     Si: Sink<SessionOutput> + Unpin,
     St: Stream<Item = SessionInput> + Unpin,
 {
     let mut session = Session::open(&ctx);
+    let mut stream = WakeGated::new(stream);
+    // One timer for the session's life, not one per turn of the loop (fifty a second).
+    let expiry = sleep_until(session.expiry);
+    tokio::pin!(expiry);
     loop {
         for output in std::mem::take(&mut session.out) {
             let last = !matches!(output, SessionOutput::Event(_));
@@ -133,7 +141,7 @@ where
         let next_fault = session.faults.first().map(|f| f.0);
         tokio::select! {
             biased;
-            () = sleep_until(session.expiry) => session.expire(),
+            () = &mut expiry => session.expire(),
             () = sleep_opt(next_fault) => session.fire_fault(),
             () = sleep_opt(next_response) => session.advance_responses(),
             input = stream.next() => session.handle_input(input),
@@ -190,6 +198,7 @@ impl Session {
             conv: Conversation::default(),
             conv_id,
             vad: Vad::new(),
+            last_append: LastAppend::default(),
             speech_item: None,
             buffer_bytes: 0,
             audio_received_us: 0,
@@ -413,6 +422,14 @@ impl Session {
     }
 
     fn handle_text(&mut self, text: &str) {
+        if let Some(append) = AudioAppend::parse(text) {
+            let retention = self.cfg.retention;
+            self.record(|s| s.count_client_event(append.kind, &retention));
+            if let Err(err) = self.append_audio(append.audio) {
+                self.send_error(&err, append.event_id, Some(append.kind));
+            }
+            return;
+        }
         let event: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {

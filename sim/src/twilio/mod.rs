@@ -9,6 +9,7 @@ pub mod context;
 pub mod env;
 pub mod executor;
 pub mod http;
+mod media_frame;
 pub mod message;
 pub mod params;
 pub mod playout;

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::audio::FRAME_MS;
 use crate::clock::SimClock;
+use crate::net::WakeGated;
 
 use super::call_record::{
     EventDir, MediaAfterStop, PlayoutSpan, StreamEvent, StreamRecord, TwilioError,
@@ -29,9 +30,10 @@ use super::call_record::{
 use super::call_store::{CallHandle, ControlCmd};
 use super::caller_cursor::CallerCursor;
 use super::env::TwilioEnv;
+use super::media_frame::MediaFrameWriter;
 use super::message::{
-    DtmfPayload, InboundMedia, MarkPayload, MediaFormat, MessageError, ServerMessage, StartPayload,
-    StopPayload, TwilioMessage, parse_server_message,
+    DtmfPayload, MarkPayload, MediaFormat, MessageError, ServerMessage, StartPayload, StopPayload,
+    TwilioMessage, parse_server_message,
 };
 use super::playout::{Played, PlayoutBuffer};
 use super::signature::sign;
@@ -82,6 +84,7 @@ struct Session<'a> {
     start: Instant,
     start_pos: u64,
     playout: PlayoutBuffer,
+    media: MediaFrameWriter,
 }
 
 /// Runs one bidirectional stream until the caller hangs up, the server closes, the connection
@@ -104,6 +107,7 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
     let start = Instant::now();
+    let mut rx = WakeGated::new(rx);
     let mut s = Session {
         setup,
         clock,
@@ -113,6 +117,7 @@ where
         start,
         start_pos: caller.position(),
         playout: PlayoutBuffer::new(start),
+        media: MediaFrameWriter::new(&setup.stream_sid),
     };
     s.update(|st| st.connected_at_ms = Some(clock.ms_at(start)));
     let connected = TwilioMessage::Connected {
@@ -389,19 +394,9 @@ impl Session<'_> {
             );
         }
         self.chunk += 1;
-        let seq = self.next_seq();
-        let timestamp = (self.chunk - 1) * FRAME_MS;
-        let msg = TwilioMessage::Media {
-            sequence_number: seq,
-            media: InboundMedia {
-                track: "inbound".into(),
-                chunk: self.chunk.to_string(),
-                timestamp: timestamp.to_string(),
-                payload: STANDARD.encode(tick.frame),
-            },
-            stream_sid: self.setup.stream_sid.clone(),
-        };
-        send(tx, &msg).await?;
+        self.seq += 1;
+        let text = self.media.text(self.seq, self.chunk, &tick.frame);
+        tx.send(Message::text(text)).await.map_err(|_| ())?;
         let start_ms = self.clock.ms_at(self.start);
         let start_pos = self.start_pos;
         let spans: Vec<StreamEvent> = tick
@@ -558,9 +553,7 @@ pub async fn open_stream(
             request,
             Some(
                 tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                    // Messages are a few hundred bytes; tungstenite zero-fills its whole read
-                    // buffer on every read, so the 128 KiB default costs more than the traffic.
-                    .read_buffer_size(8 * 1024),
+                    .read_buffer_size(crate::net::WS_READ_BUFFER),
             ),
         ),
     )
