@@ -24,6 +24,7 @@ fn options(profile: Profile) -> RunOptions {
             validate_signatures: true,
             bugs: Vec::new(),
             transport: Transport::default(),
+            ai_dialect: None,
         },
         seed: None,
         wall_limit: Duration::from_secs(300),

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::expect::Segment;
 use crate::transcript::model::{
-    AiSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
+    AiSummary, AppendSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary,
+    StreamSummary,
     TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
 };
 
@@ -243,6 +244,13 @@ fn sample_session() -> SessionSummary {
         }],
         errors_sent: vec![String::new()],
         audio_received_s: 0,
+        dialect: Some(String::new()),
+        appends: vec![AppendSummary {
+            at_ms: 0,
+            source: String::new(),
+            prompt_source: String::new(),
+            injected_at_ms: Some(0),
+        }],
     }
 }
 

@@ -83,6 +83,16 @@ pub(crate) struct LiveSession {
     pub(crate) end: Option<End>,
 }
 
+/// How the Live model hears turns. It has no turn detection setting; it answers after a real
+/// pause, which the mock models as the 500 ms of silence Realtime's server VAD waits for when a
+/// client names it without settings.
+fn live_turn_detection() -> TurnDetection {
+    TurnDetection {
+        silence_duration_ms: 500,
+        ..TurnDetection::creation_default()
+    }
+}
+
 /// Runs one Live session to its end, recording it in the ledger.
 pub async fn serve_live_session<Si, St>(ctx: LiveContext, mut sink: Si, mut stream: St)
 where
@@ -155,7 +165,7 @@ impl LiveSession {
             ids,
             started: None,
             vad: Vad::new(),
-            td: TurnDetection::creation_default(),
+            td: live_turn_detection(),
             timeline_us: 0,
             out_ms: 0,
             track: Track::new(super::start::LiveFormat::Pcm24k),
