@@ -1,7 +1,8 @@
 //! The seed pack under the Live dialect, through the `callsim` binary: with `--ai-dialect live`
 //! the in-process reference server speaks Live to the Live mock, and the legacy profile fails
 //! exactly the scenarios marked `fails_under: [legacy]`, naming the wrong prompt, while the
-//! fixed profile passes them all.
+//! fixed profile passes them all; the Live certification profile certifies the fixed server
+//! and not the legacy one.
 
 #[path = "common/callsim.rs"]
 mod callsim;
@@ -99,6 +100,39 @@ fn the_dialect_flag_is_refused_for_an_external_target() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains("--ai-dialect applies to the in-process"),
+        "{text}"
+    );
+}
+
+fn certify(profile: &str) -> Output {
+    run(&[
+        "-q",
+        "certify",
+        "--profile-id",
+        "twilio-media-streams-live/v1",
+        "--ai-dialect",
+        "live",
+        "--profile",
+        profile,
+    ])
+}
+
+#[test]
+fn the_live_profile_certifies_the_fixed_server_and_not_the_legacy_one() {
+    let fixed = certify("fixed");
+    let text = text(&fixed);
+    assert_eq!(fixed.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("CERTIFIED: twilio-media-streams-live/v1"),
+        "{text}"
+    );
+    let legacy = certify("legacy");
+    let text = text(&legacy);
+    assert_eq!(legacy.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "NOT CERTIFIED: failed mandatory requirement(s): prompt.no-cross-direction-fallback"
+        ),
         "{text}"
     );
 }
