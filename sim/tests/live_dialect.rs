@@ -120,19 +120,19 @@ fn certify(profile: &str) -> Output {
 #[test]
 fn the_live_profile_certifies_the_fixed_server_and_not_the_legacy_one() {
     let fixed = certify("fixed");
-    let text = text(&fixed);
-    assert_eq!(fixed.status.code(), Some(0), "{text}");
+    let said = text(&fixed);
+    assert_eq!(fixed.status.code(), Some(0), "{said}");
     assert!(
-        text.contains("CERTIFIED: twilio-media-streams-live/v1"),
-        "{text}"
+        said.contains("CERTIFIED: twilio-media-streams-live/v1"),
+        "{said}"
     );
     let legacy = certify("legacy");
-    let text = text(&legacy);
-    assert_eq!(legacy.status.code(), Some(1), "{text}");
+    let said = text(&legacy);
+    assert_eq!(legacy.status.code(), Some(1), "{said}");
     assert!(
-        text.contains(
+        said.contains(
             "NOT CERTIFIED: failed mandatory requirement(s): prompt.no-cross-direction-fallback"
         ),
-        "{text}"
+        "{said}"
     );
 }

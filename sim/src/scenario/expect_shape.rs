@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::expect::Segment;
 use crate::transcript::model::{
     AiSummary, AppendSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary,
-    StreamSummary,
-    TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
+    StreamSummary, TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary,
+    WebhookSummary,
 };
 
 /// A map key in the sample that stands for any key.

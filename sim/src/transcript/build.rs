@@ -7,8 +7,9 @@ use super::associate::associate;
 use super::classify::{PromptCatalog, is_direction_mixup};
 use super::invariants::{Context, check_all};
 use super::model::{
-    AiSummary, AppendSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
-    TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
+    AiSummary, AppendSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary,
+    StreamSummary, TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary,
+    WebhookSummary,
 };
 use crate::realtime::SessionRecord;
 use crate::run::RunArtifacts;

@@ -301,7 +301,7 @@ struct Bare {}
 
 /// What a frame that could not be read as a known event leaves: the `event_id` and `type` that
 /// could be read, and the error to send.
-pub(crate) type Refused = (Option<String>, Option<String>, LiveError);
+pub(crate) type Refused = Box<(Option<String>, Option<String>, LiveError)>;
 
 /// Parses one text frame into its `event_id`, its `type` and the event, or what is left of it.
 pub(crate) fn parse(text: &str) -> Result<(Option<String>, String, ClientEvent), Refused> {
@@ -309,11 +309,11 @@ pub(crate) fn parse(text: &str) -> Result<(Option<String>, String, ClientEvent),
         Ok(Value::Object(map)) => map,
         Ok(_) => {
             let err = LiveError::invalid("invalid_json", "Expected a JSON object.", None);
-            return Err((None, None, err));
+            return Err(Box::new((None, None, err)));
         }
         Err(e) => {
             let err = LiveError::invalid("invalid_json", format!("Invalid JSON: {e}"), None);
-            return Err((None, None, err));
+            return Err(Box::new((None, None, err)));
         }
     };
     let event_id = match map.remove("event_id") {
@@ -325,7 +325,7 @@ pub(crate) fn parse(text: &str) -> Result<(Option<String>, String, ClientEvent),
                 "Invalid type for 'event_id': expected a string.",
                 Some("event_id"),
             );
-            return Err((None, None, err));
+            return Err(Box::new((None, None, err)));
         }
     };
     let Some(Value::String(ty)) = map.remove("type") else {
@@ -334,7 +334,7 @@ pub(crate) fn parse(text: &str) -> Result<(Option<String>, String, ClientEvent),
             "Missing required parameter: 'type'.",
             Some("type"),
         );
-        return Err((event_id, None, err));
+        return Err(Box::new((event_id, None, err)));
     };
     let body = Value::Object(map);
     let event = match ty.as_str() {
@@ -362,7 +362,7 @@ pub(crate) fn parse(text: &str) -> Result<(Option<String>, String, ClientEvent),
     };
     match event {
         Ok(event) => Ok((event_id, ty, event)),
-        Err(err) => Err((event_id, Some(ty), err)),
+        Err(err) => Err(Box::new((event_id, Some(ty), err))),
     }
 }
 

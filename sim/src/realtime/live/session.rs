@@ -395,7 +395,8 @@ impl LiveSession {
     fn handle_text(&mut self, text: &str) {
         let (event_id, ty, event) = match parse(text) {
             Ok(parsed) => parsed,
-            Err((event_id, ty, err)) => {
+            Err(refused) => {
+                let (event_id, ty, err) = *refused;
                 let record = self.send_error(&err, event_id.as_deref(), ty.as_deref());
                 // A refused first configuration is part of the session's record.
                 if ty.as_deref() == Some("session.start") && self.started.is_none() {

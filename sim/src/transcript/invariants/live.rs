@@ -27,9 +27,10 @@ pub(super) fn one_start_and_explained_appends(ctx: &Context<'_>) -> Vec<Finding>
             call.name,
             call.tenant
         );
-        let restart = session.updates.iter().find(|u| {
-            u.error.as_ref().and_then(|e| e.code.as_deref()) == Some(ALREADY_STARTED)
-        });
+        let restart = session
+            .updates
+            .iter()
+            .find(|u| u.error.as_ref().and_then(|e| e.code.as_deref()) == Some(ALREADY_STARTED));
         if let Some(restart) = restart {
             findings.push(Finding::new(
                 ONE_CONFIG,
