@@ -10,8 +10,13 @@
 //! Incoming: `session.started` is the accepted configuration, each 100 ms delta of the
 //! continuous output track is assistant audio, and `session.closed` is followed by the socket's
 //! close, which the pump answers by reconnecting while the caller is still on the line.
+//! Closing the connection (the caller hung up, or the pump reconnects) sends `session.close`
+//! before the close frame, so the model finalizes the session instead of seeing the socket drop.
 
-use futures_util::{SinkExt, StreamExt, future, stream};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::{Sink, SinkExt, StreamExt, future, stream};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::live_event::{LiveClientEvent, LiveServerEvent, LiveSessionConfig};
@@ -37,17 +42,18 @@ impl LiveConnector {
     async fn open(&self) -> Result<AiConnection, RealtimeError> {
         let (write, read) = self.socket.handshake().await?.split();
         let model = self.model.clone();
-        let sink = ErrInto(write).with_flat_map(move |event: ClientEvent| {
-            let frames: Vec<Result<Message, RealtimeError>> = to_live(event, &model)
-                .map(|live| {
-                    serde_json::to_string(&live)
-                        .map(|text| Message::Text(text.into()))
-                        .map_err(RealtimeError::from)
-                })
-                .into_iter()
-                .collect();
-            stream::iter(frames)
-        });
+        let sink =
+            SessionCloseFirst::new(ErrInto(write)).with_flat_map(move |event: ClientEvent| {
+                let frames: Vec<Result<Message, RealtimeError>> = to_live(event, &model)
+                    .map(|live| {
+                        serde_json::to_string(&live)
+                            .map(|text| Message::Text(text.into()))
+                            .map_err(RealtimeError::from)
+                    })
+                    .into_iter()
+                    .collect();
+                stream::iter(frames)
+            });
         let stream = typed_stream::<LiveServerEvent>(read)
             .filter_map(|event| future::ready(from_live(event)));
         Ok(AiConnection {
@@ -60,6 +66,50 @@ impl LiveConnector {
 impl AiConnector for LiveConnector {
     fn connect(&self) -> ConnectFuture<'_> {
         Box::pin(self.open())
+    }
+}
+
+/// A sink of socket frames that sends `session.close` before it closes.
+struct SessionCloseFirst<S> {
+    inner: S,
+    close_sent: bool,
+}
+
+impl<S> SessionCloseFirst<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            close_sent: false,
+        }
+    }
+}
+
+impl<S> Sink<Message> for SessionCloseFirst<S>
+where
+    S: Sink<Message, Error = RealtimeError> + Unpin,
+{
+    type Error = RealtimeError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        Pin::new(&mut self.inner).start_send(item)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if !self.close_sent {
+            ready!(Pin::new(&mut self.inner).poll_ready(cx))?;
+            self.close_sent = true;
+            let close = serde_json::to_string(&LiveClientEvent::SessionClose)?;
+            Pin::new(&mut self.inner).start_send(Message::Text(close.into()))?;
+        }
+        Pin::new(&mut self.inner).poll_close(cx)
     }
 }
 

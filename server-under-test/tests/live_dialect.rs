@@ -2,7 +2,8 @@
 //! sends. The server opens `/v1/live/sessions`, starts each session with one `session.start`
 //! carrying the call's prompt and Twilio's µ-law, never sends a Realtime event, greets with a
 //! commentary append, forwards the caller's audio as `session.input_audio.append` and the
-//! model's output track to Twilio. Legacy's wrong prompt goes into `session.start`.
+//! model's output track to Twilio, and ends the session with `session.close` when the caller
+//! hangs up. Legacy's wrong prompt goes into `session.start`.
 
 use std::time::Duration;
 
@@ -153,6 +154,15 @@ async fn live_call(profile: Profile) -> (Vec<Seen>, Value) {
         .send(Message::Text(stop.to_string().into()))
         .await
         .unwrap();
+    // The hang-up ends the Live session with session.close before the socket closes.
+    loop {
+        let next = timeout(WAIT, peer.recv()).await.unwrap().unwrap();
+        let closing = matches!(&next, Seen::Frame(f) if f["type"] == "session.close");
+        seen.push(next);
+        if closing {
+            break;
+        }
+    }
     (seen, media)
 }
 
