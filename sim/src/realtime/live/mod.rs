@@ -3,6 +3,7 @@
 //! - `event`: the client events, parsed strictly, and the error shape.
 //! - `start`: `session.start` judged into the configuration fixed for the session.
 //! - `session`: the per-connection state machine, generic over `Sink`/`Stream`.
+//! - `configure`: `session.start` once per connection, and `session.update`'s few mutable keys.
 //! - `timeline`: input audio moves the session clock; appends, replies, output audio, usage.
 //! - `track`: the continuous output track at real-time pace.
 //!
@@ -11,6 +12,7 @@
 //! append an [`AppendRecord`](crate::realtime::AppendRecord), and each reply a response whose
 //! instructions are the start instructions plus the appends injected before it.
 
+mod configure;
 mod event;
 mod session;
 mod start;
