@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::ai_dialect::{AiDialect, live_url_beside};
 use crate::bugs::{Bug, Prebuild};
 use crate::error::ServerError;
+use crate::live_event::DEFAULT_LIVE_MODEL;
 use crate::regressions::Regressions;
 use crate::stream_registry::DEFAULT_UNCLAIMED_TTL;
 
@@ -67,6 +69,15 @@ pub struct Args {
         default_value = "wss://api.openai.com/v1/realtime?model=gpt-realtime"
     )]
     pub realtime_url: String,
+    /// The protocol spoken to the model: `realtime` (GA, the default) or `live`.
+    #[arg(long, value_enum, default_value_t = AiDialect::Realtime)]
+    pub ai_dialect: AiDialect,
+    /// WebSocket URL of the OpenAI Live API, used under `--ai-dialect live`.
+    #[arg(long, default_value = "wss://api.openai.com/v1/live/sessions")]
+    pub live_url: String,
+    /// The Live model named in `session.start`.
+    #[arg(long, default_value = DEFAULT_LIVE_MODEL)]
+    pub live_model: String,
     /// OpenAI API key sent as `Authorization: Bearer` to the Realtime API.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub openai_api_key: Option<String>,
@@ -122,6 +133,12 @@ pub struct Config {
     pub twilio_api_base: String,
     /// Realtime API WebSocket URL.
     pub realtime_url: String,
+    /// The protocol spoken to the model.
+    pub ai_dialect: AiDialect,
+    /// Live API WebSocket URL (under [`AiDialect::Live`]).
+    pub live_url: String,
+    /// The Live model named in `session.start`.
+    pub live_model: String,
     /// Realtime API key.
     pub openai_api_key: Option<String>,
     /// Fixture API bearer token; `None` disables the fixture API.
@@ -147,8 +164,9 @@ pub struct Config {
 impl Config {
     /// A config for running the server inside another process, as the `callsim` runner's
     /// in-process target and the tests do: 127.0.0.1 port 0, an in-memory database, the fixed
-    /// profile without injected bugs, the normal pre-build and no fixture API; the caller adjusts
-    /// the public fields it needs.
+    /// profile without injected bugs, the normal pre-build, the Realtime dialect (with the Live
+    /// URL beside the Realtime one) and no fixture API; the caller adjusts the public fields it
+    /// needs.
     pub fn in_process(public_url: &str, auth_token: &str, realtime_url: &str) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -157,6 +175,9 @@ impl Config {
             twilio_account_sid: None,
             twilio_api_base: "https://api.twilio.com".to_owned(),
             realtime_url: realtime_url.to_owned(),
+            ai_dialect: AiDialect::Realtime,
+            live_url: live_url_beside(realtime_url),
+            live_model: DEFAULT_LIVE_MODEL.to_owned(),
             openai_api_key: Some("sk-test".to_owned()),
             fixture_token: None,
             prompt_cache_ttl: Duration::from_secs(600),
@@ -225,6 +246,9 @@ impl From<Args> for Config {
             twilio_account_sid: args.twilio_account_sid,
             twilio_api_base: args.twilio_api_base.trim_end_matches('/').to_owned(),
             realtime_url: args.realtime_url,
+            ai_dialect: args.ai_dialect,
+            live_url: args.live_url,
+            live_model: args.live_model,
             openai_api_key: args.openai_api_key,
             fixture_token: args.fixture_token,
             prompt_cache_ttl: Duration::from_secs(args.prompt_cache_ttl),

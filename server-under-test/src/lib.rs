@@ -32,6 +32,9 @@
 //! - [`twilio_message`] — typed Media Streams messages (the JSON handled in `server/media_ws_ai.py`).
 //! - [`realtime_event`] — typed OpenAI Realtime GA events (the JSON handled in `server/media_ws_ai.py`).
 //! - [`realtime`] — the Realtime WebSocket client and connector (the seed's OpenAI realtime client).
+//! - [`ai_dialect`] — `--ai-dialect realtime|live`: which protocol the server speaks to the model (no seed counterpart).
+//! - [`live_event`] — typed OpenAI Live events (no seed counterpart).
+//! - [`live_link`] — the Live connection, translating the media session's Realtime vocabulary at the socket (no seed counterpart).
 //! - [`network`] — the `Dialer` seam under outbound connections, TCP by default (no seed counterpart).
 //! - [`media_bridge`] — assistant audio playback, marks and barge-in truncation (`server/media_ws_ai.py`).
 //! - [`media_session`] — the per-call bridge state machine (`server/media_ws_ai.py`).
@@ -41,6 +44,7 @@
 //! - [`app`](mod@app) — the router and `serve` (the seed's application factory).
 //! - [`error`] — `ServerError` and the HTTP error response type.
 
+pub mod ai_dialect;
 pub mod app;
 pub mod bugs;
 pub mod caller_context;
@@ -49,6 +53,8 @@ pub mod counters;
 pub mod direction;
 pub mod error;
 pub mod fixtures;
+pub mod live_event;
+pub mod live_link;
 pub mod media_bridge;
 pub mod media_session;
 pub mod media_ws;
@@ -74,6 +80,7 @@ pub mod twilio_request;
 pub mod twilio_rest;
 pub mod webhooks;
 
+pub use ai_dialect::AiDialect;
 pub use app::{app, serve, serve_on, serve_with_state};
 pub use bugs::{Bug, Prebuild};
 pub use config::{Args, Config, Profile};

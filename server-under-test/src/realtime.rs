@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt, future};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::network::{Dialer, host_and_port};
+use crate::network::{BoxedConnection, Dialer, host_and_port};
 use crate::realtime_event::{ClientEvent, ServerEvent};
 
 /// The read buffer of the server's WebSockets (the Realtime API's and Twilio's). tungstenite
@@ -41,6 +42,9 @@ pub enum RealtimeError {
     #[error("realtime connection closed")]
     Closed,
 }
+
+/// An open WebSocket to the model, before either dialect's typing.
+pub(crate) type AiSocket = WebSocketStream<MaybeTlsStream<BoxedConnection>>;
 
 /// Typed outgoing half of a Realtime connection.
 pub type AiSink = Pin<Box<dyn Sink<ClientEvent, Error = RealtimeError> + Send>>;
@@ -86,7 +90,9 @@ pub struct TungsteniteConnector {
 }
 
 impl TungsteniteConnector {
-    async fn open(&self) -> Result<AiConnection, RealtimeError> {
+    /// Dials and completes the WebSocket handshake (with the bearer key) within the connect
+    /// timeout; both dialects open their sockets this way.
+    pub(crate) async fn handshake(&self) -> Result<AiSocket, RealtimeError> {
         let mut request = self
             .url
             .as_str()
@@ -118,41 +124,51 @@ impl TungsteniteConnector {
         let (socket, _response) = tokio::time::timeout(self.connect_timeout, handshake)
             .await
             .map_err(|_| RealtimeError::ConnectTimeout(self.connect_timeout))??;
-        let (write, read) = socket.split();
-        let sink = typed_sink(write);
-        let stream = read
-            .take_while(|message| {
-                future::ready(match message {
-                    Ok(Message::Close(frame)) => {
-                        tracing::info!(?frame, "realtime socket closed by the server");
-                        false
-                    }
-                    Ok(_) => true,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "realtime socket error");
-                        false
-                    }
-                })
-            })
-            .filter_map(|message| {
-                future::ready(match message {
-                    Ok(Message::Text(text)) => {
-                        match serde_json::from_str::<ServerEvent>(text.as_str()) {
-                            Ok(event) => Some(event),
-                            Err(err) => {
-                                tracing::warn!(error = %err, "unparseable realtime event ignored");
-                                None
-                            }
-                        }
-                    }
-                    _ => None,
-                })
-            });
+        Ok(socket)
+    }
+
+    async fn open(&self) -> Result<AiConnection, RealtimeError> {
+        let (write, read) = self.handshake().await?.split();
         Ok(AiConnection {
-            sink: Box::pin(sink),
-            stream: Box::pin(stream),
+            sink: Box::pin(typed_sink(write)),
+            stream: Box::pin(typed_stream::<ServerEvent>(read)),
         })
     }
+}
+
+/// The socket's read half as a typed stream that ends at the close frame or the first error;
+/// text frames that do not parse as `T` are logged and skipped.
+pub(crate) fn typed_stream<T>(
+    read: impl Stream<Item = Result<Message, WsError>> + Send,
+) -> impl Stream<Item = T> + Send
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    read.take_while(|message| {
+        future::ready(match message {
+            Ok(Message::Close(frame)) => {
+                tracing::info!(?frame, "realtime socket closed by the server");
+                false
+            }
+            Ok(_) => true,
+            Err(err) => {
+                tracing::warn!(error = %err, "realtime socket error");
+                false
+            }
+        })
+    })
+    .filter_map(|message| {
+        future::ready(match message {
+            Ok(Message::Text(text)) => match serde_json::from_str::<T>(text.as_str()) {
+                Ok(event) => Some(event),
+                Err(err) => {
+                    tracing::warn!(error = %err, "unparseable realtime event ignored");
+                    None
+                }
+            },
+            _ => None,
+        })
+    })
 }
 
 impl AiConnector for TungsteniteConnector {
@@ -182,7 +198,7 @@ where
 /// futures' `sink_map_err` (and `sink_err_into`, built on it) takes an `FnOnce` and panics
 /// ("polled MapErr after completion") on the second error, and closing a sink whose send just
 /// failed produces exactly that second error.
-struct ErrInto<S>(S);
+pub(crate) struct ErrInto<S>(pub(crate) S);
 
 impl<S, T> Sink<T> for ErrInto<S>
 where

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ai_dialect::connector_for;
 use crate::bugs::Bug;
 use crate::config::Config;
 use crate::counters::{CounterKind, Counters};
 use crate::error::ServerError;
 use crate::network::{Dialer, TcpDialer};
 use crate::prompt_cache::PromptCache;
-use crate::realtime::{AiConnector, TungsteniteConnector};
+use crate::realtime::AiConnector;
 use crate::regressions::Regressions;
 use crate::status::StatusLog;
 use crate::stream_registry::StreamRegistry;
@@ -75,13 +76,8 @@ impl AppState {
     /// State whose outbound connections (the Realtime WebSocket, the Twilio REST API) go
     /// through `dialer` (for in-process harnesses; the binary always dials TCP).
     pub fn with_dialer(config: Config, dialer: Arc<dyn Dialer>) -> Result<AppState, ServerError> {
-        let connector = TungsteniteConnector {
-            dialer: dialer.clone(),
-            url: config.realtime_url.clone(),
-            api_key: config.openai_api_key.clone(),
-            connect_timeout: config.ai_connect_timeout,
-        };
-        AppState::build(config, dialer, Arc::new(connector))
+        let connector = connector_for(&config, dialer.clone());
+        AppState::build(config, dialer, connector)
     }
 
     /// State with a custom Realtime connector (for tests of the media session).

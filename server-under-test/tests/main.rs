@@ -14,6 +14,8 @@ mod bugs;
 mod end_to_end;
 /// The HTTP surface: signatures, the fixture API and input validation.
 mod http;
+/// `--ai-dialect live` on the wire, with a minimal Live peer.
+mod live_dialect;
 /// Tenants found by the number called (inbound) or called from (outbound).
 mod numbers;
 /// Outbound call placement through a mock Twilio REST API.

@@ -84,6 +84,7 @@ fn with_bug(bug: &ReferenceBug, wall_limit: Duration) -> RunOptions {
             validate_signatures: true,
             bugs: vec![bug.name.to_string()],
             transport: crate::run::Transport::default(),
+            ai_dialect: None,
         },
         seed: None,
         wall_limit,

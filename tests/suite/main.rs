@@ -6,6 +6,10 @@
 //! also runs under `legacy`: it must fail exactly when the file says `fails_under: [legacy]`,
 //! with a failure that names the wrong prompt, and that failing transcript is pinned too, as
 //! `<name>.legacy.snap`.
+//!
+//! The seed pack runs a second time with the server and the mock on the Live dialect
+//! (`--ai-dialect live`): the same verdicts are required, and its transcripts are pinned apart,
+//! as `<name>.live.snap` and `<name>.live.legacy.snap`, so the Realtime snapshots stay as they are.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,17 +17,18 @@ use std::time::Duration;
 use datatest_stable::Utf8Path;
 use sim::report::Outcome;
 use sim::report::junit::failure_text;
-use sim::run::{Profile, Target, Transport};
+use sim::run::{AiDialect, Profile, Target, Transport};
 use sim::suite::{RunOptions, ScenarioFile, run_file};
 use sim::transcript::snapshot::{SnapshotView, snapshot_view};
 
-fn options(profile: Profile) -> RunOptions {
+fn options(profile: Profile, ai_dialect: Option<AiDialect>) -> RunOptions {
     RunOptions {
         target: Target::InProcess {
             profile,
             validate_signatures: true,
             bugs: Vec::new(),
             transport: Transport::default(),
+            ai_dialect,
         },
         seed: None,
         wall_limit: Duration::from_secs(300),
@@ -40,6 +45,20 @@ fn assert_snapshot(name: &str, input: &Path, view: &SnapshotView<'_>) {
 }
 
 fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
+    check(path, None, "")
+}
+
+fn live_scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
+    check(path, Some(AiDialect::Live), ".live")
+}
+
+/// Runs one file under both profiles (on `ai_dialect`, if given) and pins the transcripts
+/// under its name plus `suffix`.
+fn check(
+    path: &Utf8Path,
+    ai_dialect: Option<AiDialect>,
+    suffix: &str,
+) -> datatest_stable::Result<()> {
     let rel = path.strip_prefix("scenarios").unwrap_or(path);
     let name = rel.with_extension("").as_str().replace('\\', "/");
     let file = ScenarioFile {
@@ -47,7 +66,7 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
         path: PathBuf::from(path.as_str()),
     };
 
-    let fixed = run_file(&file, &options(Profile::Fixed));
+    let fixed = run_file(&file, &options(Profile::Fixed, ai_dialect));
     let report = &fixed.report;
     if report.outcome != Outcome::Passed {
         return Err(format!(
@@ -60,9 +79,13 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
     let (Some(plan), Some(transcript)) = (&fixed.plan, &report.transcript) else {
         return Err("a passed scenario always has a plan and a transcript".into());
     };
-    assert_snapshot(&name, path.as_std_path(), &snapshot_view(plan, transcript));
+    assert_snapshot(
+        &format!("{name}{suffix}"),
+        path.as_std_path(),
+        &snapshot_view(plan, transcript),
+    );
 
-    let legacy = run_file(&file, &options(Profile::Legacy));
+    let legacy = run_file(&file, &options(Profile::Legacy, ai_dialect));
     let expect_failure = plan.fails_under.contains(&Profile::Legacy);
     match (expect_failure, legacy.report.outcome) {
         (false, Outcome::Passed) => {}
@@ -76,7 +99,7 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
             }
             if let Some(t) = &legacy.report.transcript {
                 assert_snapshot(
-                    &format!("{name}.legacy"),
+                    &format!("{name}{suffix}.legacy"),
                     path.as_std_path(),
                     &snapshot_view(plan, t),
                 );
@@ -101,4 +124,6 @@ fn scenario(path: &Utf8Path, _contents: String) -> datatest_stable::Result<()> {
 datatest_stable::harness! {
     // The certification pack is run by `callsim certify` and its own tests, not as scenarios.
     { test = scenario, root = "scenarios", pattern = r"^(?!certification/).*\.ya?ml$" },
+    // The seed pack again, on the Live dialect.
+    { test = live_scenario, root = "scenarios/seed", pattern = r"\.ya?ml$" },
 }

@@ -245,6 +245,36 @@ mod tests {
     }
 
     #[test]
+    fn the_live_profile_runs_every_requirement_of_v2_on_the_live_dialect() {
+        let live = Pack::bundled("twilio-media-streams-live/v1").unwrap();
+        let v2 = Pack::bundled("twilio-media-streams-realtime/v2").unwrap();
+        assert_eq!(live.manifest.invariants, InvariantPolicy::Enforced);
+        let ids = |pack: &Pack| -> Vec<String> {
+            pack.manifest
+                .requirements
+                .iter()
+                .map(|r| r.id.replace("realtime.ga-session", "live.session"))
+                .collect()
+        };
+        assert_eq!(
+            ids(&live),
+            ids(&v2),
+            "v2's requirements, the GA session one as Live's"
+        );
+        for r in &live.manifest.requirements {
+            let text = live.scenario_text(r).unwrap();
+            let loaded = parse_str(Path::new(&r.scenario), text.to_string()).unwrap();
+            let plan = build_plan(&loaded, &r.id).unwrap();
+            assert_eq!(
+                plan.ai.dialect,
+                crate::scenario::plan::AiDialect::Live,
+                "{} runs on Live",
+                r.id
+            );
+        }
+    }
+
+    #[test]
     fn an_undeclared_capability_is_reported_not_checked_without_running_anything() {
         let v2 = Pack::bundled("twilio-media-streams-realtime/v2").unwrap();
         let listen: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();

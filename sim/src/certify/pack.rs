@@ -18,6 +18,7 @@ pub const DEFAULT_PROFILE_ID: &str = "twilio-media-streams-realtime/v1";
 pub const PROFILE_IDS: &[&str] = &[
     "twilio-media-streams-realtime/v1",
     "twilio-media-streams-realtime/v2",
+    "twilio-media-streams-live/v1",
 ];
 
 macro_rules! pack_files {
@@ -70,6 +71,29 @@ const V2: &[(&str, &str)] = pack_files!("v2":
 );
 
 /// How a profile treats the built-in invariants' findings.
+const LIVE_V1: &[(&str, &str)] = pack_files!("live-v1":
+    "profile.yaml",
+    "signatures-webhook.yaml",
+    "signatures-stream.yaml",
+    "twiml-connect-stream.yaml",
+    "live-session.yaml",
+    "prompt-direction.yaml",
+    "prompt-no-fallback.yaml",
+    "tenant-isolation.yaml",
+    "unresolvable-tenant.yaml",
+    "per-direction-cache.yaml",
+    "prompt-freshness.yaml",
+    "caller-context.yaml",
+    "one-configuration.yaml",
+    "audio-formats.yaml",
+    "barge-in.yaml",
+    "session-expiry.yaml",
+    "cleanup.yaml",
+    "benign-errors.yaml",
+    "long-call.yaml",
+    "outbound-direction.yaml",
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum InvariantPolicy {
@@ -162,6 +186,7 @@ impl Pack {
         let files = match profile_id {
             "twilio-media-streams-realtime/v1" => V1,
             "twilio-media-streams-realtime/v2" => V2,
+            "twilio-media-streams-live/v1" => LIVE_V1,
             _ => {
                 return Err(format!(
                     "unknown certification profile `{profile_id}` (this callsim bundles {})",

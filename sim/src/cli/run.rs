@@ -12,7 +12,7 @@ use crate::partition::Partition;
 use crate::report::html::{CallAudio, render_html};
 use crate::report::junit::render_junit;
 use crate::report::{Outcome, RunReport};
-use crate::run::{ExternalTarget, Profile, Target, Transport};
+use crate::run::{AiDialect, ExternalTarget, Profile, Target, Transport};
 use crate::suite::{RunOptions, ScenarioFile, ScenarioRun, discover, run_file};
 
 /// Default listen address of the mock AI for external targets.
@@ -27,6 +27,15 @@ pub enum ProfileArg {
     Legacy,
     /// None of them.
     Fixed,
+}
+
+/// The model's protocol.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AiDialectArg {
+    /// OpenAI Realtime GA.
+    Realtime,
+    /// OpenAI Live.
+    Live,
 }
 
 /// Where and how to run.
@@ -58,6 +67,10 @@ pub struct TargetArgs {
     /// construction) or loopback `tcp`. External targets are always driven over TCP.
     #[arg(long, value_enum)]
     pub transport: Option<Transport>,
+    /// The protocol the in-process reference server speaks to the mock model for every
+    /// scenario: `realtime` (GA) or `live`; absent, each scenario's `ai.dialect` decides.
+    #[arg(long, value_enum)]
+    pub ai_dialect: Option<AiDialectArg>,
     /// Wall-clock limit of one scenario, in seconds.
     #[arg(long, default_value_t = 600)]
     pub wall_limit: u64,
@@ -149,6 +162,10 @@ pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
             validate_signatures: !args.reference_without_signature_validation,
             bugs: checked_bugs(&args.inject_bug)?,
             transport: args.transport.unwrap_or_default(),
+            ai_dialect: args.ai_dialect.map(|d| match d {
+                AiDialectArg::Realtime => AiDialect::Realtime,
+                AiDialectArg::Live => AiDialect::Live,
+            }),
         });
     }
     if args.transport == Some(Transport::Memory) {
@@ -156,6 +173,13 @@ pub fn target_from(args: &TargetArgs) -> Result<Target, String> {
     }
     if !args.inject_bug.is_empty() {
         return Err("--inject-bug applies to the in-process reference server only".into());
+    }
+    if args.ai_dialect.is_some() {
+        return Err(
+            "--ai-dialect applies to the in-process reference server only: an external \
+                    server chooses its own dialect, and the mock serves both"
+                .into(),
+        );
     }
     ExternalTarget::new(
         &args.target,

@@ -64,6 +64,9 @@ pub struct MockConfig {
     pub max_message_bytes: usize,
     /// How much of each session the ledger keeps.
     pub retention: Retention,
+    /// How long a Live session lives without input audio before it closes `expired` (about
+    /// 31 s observed).
+    pub live_idle_expiry: Duration,
 }
 
 /// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
@@ -72,7 +75,8 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 impl MockConfig {
     /// Defaults: empty script, any key, beta retired, 60-minute sessions, 10x audio pace,
-    /// 32 MiB messages and a ledger that keeps everything ([`Retention::full`]).
+    /// 32 MiB messages, a ledger that keeps everything ([`Retention::full`]) and Live sessions
+    /// that expire after 31 s without input audio.
     pub fn new(clock: SimClock, ids: IdGen) -> Self {
         Self {
             clock,
@@ -86,6 +90,7 @@ impl MockConfig {
             model_default: "gpt-realtime".to_owned(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retention: Retention::full(),
+            live_idle_expiry: Duration::from_secs(31),
         }
     }
 }

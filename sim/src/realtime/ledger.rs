@@ -240,6 +240,10 @@ pub struct SessionRecord {
     /// Records whose text was cut to fit [`Retention::max_text_bytes`].
     #[serde(default)]
     pub texts_cut: u64,
+    /// Every context append of a Live session (`session.{instructions,thinking,commentary}
+    /// .append`), in arrival order; always empty for Realtime sessions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appends: Vec<AppendRecord>,
 }
 
 impl SessionRecord {
@@ -309,6 +313,15 @@ impl SessionRecord {
             self.texts_cut += u64::from(cut_text(&mut record.message, &mut room));
         }
         self.errors_sent.push(record);
+    }
+
+    /// Records a context append of a Live session.
+    pub(crate) fn push_append(&mut self, mut record: AppendRecord, retention: &Retention) {
+        self.make_room(retention, record.text_bytes(), |s| &mut s.appends);
+        if let Some(mut room) = self.text_room(retention) {
+            self.texts_cut += u64::from(cut_text(&mut record.content, &mut room));
+        }
+        self.appends.push(record);
     }
 
     /// Records the start of a server VAD speech cycle.
@@ -413,6 +426,11 @@ impl SessionRecord {
                 .iter()
                 .map(TextBytes::text_bytes)
                 .sum::<usize>()
+            + self
+                .appends
+                .iter()
+                .map(TextBytes::text_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -444,6 +462,12 @@ impl TextBytes for TruncateRecord {
 impl TextBytes for ErrorRecord {
     fn text_bytes(&self) -> usize {
         self.message.len()
+    }
+}
+
+impl TextBytes for AppendRecord {
+    fn text_bytes(&self) -> usize {
+        self.content.len()
     }
 }
 
@@ -572,6 +596,23 @@ pub struct ErrorRecord {
     pub param: Option<String>,
     /// The type of the client event that caused it, if any.
     pub client_event_type: Option<String>,
+}
+
+/// One context append of a Live session: text that joins the start instructions for every
+/// response after the model injected it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppendRecord {
+    /// When it arrived.
+    pub at_ms: u64,
+    /// The event that carried it: `session.instructions.append`, `session.thinking.append` or
+    /// `session.commentary.append`.
+    pub source: String,
+    /// The appended text.
+    pub content: String,
+    /// The delegation it answers, `None` for general context.
+    pub delegation_id: Option<String>,
+    /// When the model injected it (the acknowledgement); `None` if the session ended first.
+    pub injected_at_ms: Option<u64>,
 }
 
 /// One server VAD speech cycle.

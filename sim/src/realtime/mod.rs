@@ -8,6 +8,8 @@
 //! - `script`: what the model says, and injected faults.
 //! - `ledger`: the record of prompts, updates and responses that scenarios snapshot.
 //! - `envelope`: a 20 ms summary of the audio each session received, for the audio invariant.
+//! - `live/`: the Live dialect (`/v1/live/sessions`), its own session machine on the same
+//!   script, ledger and envelope.
 
 mod api_error;
 mod codec;
@@ -16,6 +18,7 @@ mod conversation;
 mod dialect;
 mod envelope;
 mod ledger;
+mod live;
 mod responding;
 mod response;
 mod schema;
@@ -29,9 +32,10 @@ mod vad;
 pub use config::{BetaMode, DEFAULT_MAX_MESSAGE_BYTES, Dialect, MockConfig};
 pub use envelope::{ENVELOPE_FRAME_MS, FrameSummary, InputEnvelope, ReceivedFrame};
 pub use ledger::{
-    ErrorRecord, Ledger, OTHER_EVENT_TYPES, ResponseRecord, Retention, SessionRecord,
+    AppendRecord, ErrorRecord, Ledger, OTHER_EVENT_TYPES, ResponseRecord, Retention, SessionRecord,
     TruncateRecord, UpdateRecord, VadTurn,
 };
+pub use live::{LiveContext, serve_live_session};
 pub use script::{
     AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
 };

@@ -1,5 +1,6 @@
-//! The axum WebSocket endpoint `GET /v1/realtime`: authentication, dialect selection and the
-//! bridge between a WebSocket and the transport-free [`serve_session`].
+//! The axum WebSocket endpoints `GET /v1/realtime` and the Live `GET /v1/live/sessions` (also
+//! under Azure's `/openai/v1/live/sessions`): authentication, dialect selection and the bridge
+//! between a WebSocket and the transport-free [`serve_session`] or [`serve_live_session`].
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,6 +20,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 use super::config::{Dialect, MockConfig};
+use super::live::{LiveContext, serve_live_session};
 use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
 use crate::net::NetListener;
 
@@ -38,6 +40,8 @@ pub fn router(config: MockConfig) -> Router {
     });
     Router::new()
         .route("/v1/realtime", get(upgrade))
+        .route("/v1/live/sessions", get(live_upgrade))
+        .route("/openai/v1/live/sessions", get(live_upgrade))
         .with_state(state)
 }
 
@@ -111,7 +115,51 @@ async fn upgrade(
         .read_buffer_size(crate::net::WS_READ_BUFFER)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
-        .on_upgrade(move |socket| serve_socket(socket, ctx))
+        .on_upgrade(move |socket| serve_socket(socket, Served::Realtime(ctx)))
+}
+
+/// The Live upgrade (`/v1/live/sessions`, and Azure's `/openai/v1/live/sessions`): no query,
+/// the key as `Authorization: Bearer` or Azure's `api-key` header.
+async fn live_upgrade(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|k| k.trim().to_owned());
+    let azure = headers
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.trim().to_owned());
+    let Some(key) = bearer.or(azure).filter(|k| !k.is_empty()) else {
+        let body = serde_json::json!({"error": {"type": "invalid_request_error",
+            "code": "missing_api_key",
+            "message": "Missing bearer authentication in header"}});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    };
+    let ctx = LiveContext {
+        key_valid: state
+            .config
+            .api_keys
+            .as_ref()
+            .is_none_or(|keys| keys.contains(&key)),
+        config: state.config.clone(),
+        index: state.next_index.fetch_add(1, Ordering::SeqCst),
+    };
+    let transport_limit = transport_limit(state.config.max_message_bytes);
+    ws.read_buffer_size(8 * 1024)
+        .max_message_size(transport_limit)
+        .max_frame_size(transport_limit)
+        .on_upgrade(move |socket| serve_socket(socket, Served::Live(ctx)))
+}
+
+/// Which session machine a socket feeds.
+enum Served {
+    Realtime(SessionContext),
+    Live(LiveContext),
 }
 
 /// The size at which the WebSocket layer itself refuses a message.
@@ -146,7 +194,7 @@ fn transport_error(err: axum::Error) -> SessionInput {
 }
 
 /// Adapts a WebSocket to the session's input and output types.
-async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
+async fn serve_socket(socket: WebSocket, served: Served) {
     let (tx, rx) = socket.split();
     let dropped = Arc::new(AtomicBool::new(false));
     let drop_flag = Arc::clone(&dropped);
@@ -185,7 +233,10 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
     });
     let mut sink = pin!(sink);
     let mut stream = pin!(stream);
-    serve_session(ctx, &mut sink, &mut stream).await;
+    match served {
+        Served::Realtime(ctx) => serve_session(ctx, &mut sink, &mut stream).await,
+        Served::Live(ctx) => serve_live_session(ctx, &mut sink, &mut stream).await,
+    }
     if !dropped.load(Ordering::SeqCst) {
         // Let the client's close reply arrive so the close handshake completes cleanly.
         let _ = tokio::time::timeout(CLOSE_LINGER, async {

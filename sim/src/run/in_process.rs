@@ -13,7 +13,7 @@ use super::target::{
     IN_PROCESS_PUBLIC_URL, Profile,
 };
 use crate::net::{FaultyLink, Network};
-use crate::scenario::plan::Prebuild;
+use crate::scenario::plan::{AiDialect, Prebuild};
 
 /// Where the fakes the reference server talks to listen.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub(crate) async fn start_reference_server(
     profile: Profile,
     validate_signatures: bool,
     bugs: &[String],
-    prebuild: Prebuild,
+    (prebuild, dialect): (Prebuild, AiDialect),
     fakes: FakePorts,
     shutdown: Shutdown,
 ) -> Result<(Endpoints, JoinHandle<()>), HarnessError> {
@@ -119,6 +119,10 @@ pub(crate) async fn start_reference_server(
     config.fixture_token = Some(DEFAULT_FIXTURE_TOKEN.to_string());
     config.insecure_skip_signature_validation = !validate_signatures;
     config.prebuild = server_prebuild(prebuild);
+    config.ai_dialect = match dialect {
+        AiDialect::Realtime => server_under_test::AiDialect::Realtime,
+        AiDialect::Live => server_under_test::AiDialect::Live,
+    };
     for name in bugs {
         let bug = server_under_test::Bug::from_name(name)
             .ok_or_else(|| HarnessError::Server(format!("unknown bug `{name}`")))?;

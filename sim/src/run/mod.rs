@@ -33,6 +33,6 @@ pub use guard::{ExecuteError, GuardError, execute, guarded};
 pub use in_process::{ReferenceBug, reference_bugs};
 pub use runner::run_plan;
 pub use target::{
-    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
-    ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
+    AiDialect, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY,
+    Endpoints, ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
 };

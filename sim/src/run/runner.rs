@@ -24,7 +24,7 @@ use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::net::{FaultyLink, HttpClient, LinkFaults, NetListener, Network};
 use crate::realtime::Ledger;
-use crate::scenario::plan::{ClockMode, LinkFaultPlan, Plan, Prebuild};
+use crate::scenario::plan::{AiDialect, ClockMode, LinkFaultPlan, Plan, Prebuild};
 use crate::twilio::{TwilioEnv, UrlMap};
 
 /// Runs one scenario to completion and returns what was recorded.
@@ -61,7 +61,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     let (endpoints, target_task) = start_target(
         target,
         &network,
-        plan.reference_server.prebuild,
+        (plan.reference_server.prebuild, plan.ai.dialect),
         fakes,
         &shutdown,
     )
@@ -167,7 +167,7 @@ async fn start_fakes(
 async fn start_target(
     target: &Target,
     network: &Network,
-    prebuild: Prebuild,
+    (prebuild, dialect): (Prebuild, AiDialect),
     fakes: FakePorts,
     shutdown: &Shutdown,
 ) -> Result<(Endpoints, Option<JoinHandle<()>>), HarnessError> {
@@ -177,13 +177,14 @@ async fn start_target(
             validate_signatures,
             bugs,
             transport: _,
+            ai_dialect,
         } => {
             let (endpoints, task) = start_reference_server(
                 network,
                 *profile,
                 *validate_signatures,
                 bugs,
-                prebuild,
+                (prebuild, ai_dialect.unwrap_or(dialect)),
                 fakes,
                 shutdown.clone(),
             )
@@ -295,6 +296,7 @@ mod tests {
             validate_signatures: true,
             bugs: Vec::new(),
             transport,
+            ai_dialect: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::declarations::Declarations;
 pub use crate::net::Transport;
-pub use crate::scenario::plan::Profile;
+pub use crate::scenario::plan::{AiDialect, Profile};
 
 /// The account SID the fake Twilio uses unless a target file says otherwise.
 pub const DEFAULT_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -35,6 +35,9 @@ pub enum Target {
         bugs: Vec<String>,
         /// What the parts of the run talk over: memory pipes (the default) or loopback TCP.
         transport: Transport,
+        /// The protocol the server speaks to the model for every scenario
+        /// (`--ai-dialect`); `None` lets each scenario's `ai.dialect` decide.
+        ai_dialect: Option<AiDialect>,
     },
     /// A server that is already running.
     External(Box<ExternalTarget>),
@@ -49,10 +52,14 @@ impl Target {
                 validate_signatures,
                 bugs,
                 transport,
+                ai_dialect,
             } => {
                 let mut p = profile.as_str().to_string();
                 if *transport == Transport::Tcp {
                     p.push_str(", over TCP");
+                }
+                if *ai_dialect == Some(AiDialect::Live) {
+                    p.push_str(", Live dialect");
                 }
                 if !*validate_signatures {
                     p.push_str(", signatures not validated");

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use super::expect::Segment;
 use crate::transcript::model::{
-    AiSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
-    TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
+    AiSummary, AppendSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary,
+    StreamSummary, TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary,
+    WebhookSummary,
 };
 
 /// A map key in the sample that stands for any key.
@@ -243,6 +244,13 @@ fn sample_session() -> SessionSummary {
         }],
         errors_sent: vec![String::new()],
         audio_received_s: 0,
+        dialect: Some(String::new()),
+        appends: vec![AppendSummary {
+            at_ms: 0,
+            source: String::new(),
+            prompt_source: String::new(),
+            injected_at_ms: Some(0),
+        }],
     }
 }
 

@@ -258,6 +258,9 @@ pub struct RawAi {
     /// real time); absent, the mock's burst.
     #[serde(default)]
     pub audio_pace: Option<f64>,
+    /// The protocol the model speaks: `realtime` (the default) or `live`.
+    #[serde(default)]
+    pub dialect: Option<RawAiDialect>,
 }
 
 /// One scripted model reply.
@@ -474,6 +477,16 @@ pub enum RawPrebuild {
     Late,
     /// Never.
     Absent,
+}
+
+/// The model's protocol.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawAiDialect {
+    /// OpenAI Realtime GA.
+    Realtime,
+    /// OpenAI Live.
+    Live,
 }
 
 /// A profile of the bundled reference server.

@@ -372,4 +372,27 @@ pub struct AiPlan {
     /// Seconds of reply audio streamed per second of scenario time (1.0 is real time); `None`
     /// keeps the mock's own pace, a burst of about ten times real time.
     pub audio_pace: Option<f64>,
+    /// The protocol the model speaks, and so the one the in-process server is switched to.
+    pub dialect: AiDialect,
+}
+
+/// The protocol the model speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AiDialect {
+    /// OpenAI Realtime GA (`/v1/realtime`).
+    #[default]
+    Realtime,
+    /// OpenAI Live (`/v1/live/sessions`).
+    Live,
+}
+
+impl AiDialect {
+    /// `realtime` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiDialect::Realtime => "realtime",
+            AiDialect::Live => "live",
+        }
+    }
 }

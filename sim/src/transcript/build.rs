@@ -7,8 +7,9 @@ use super::associate::associate;
 use super::classify::{PromptCatalog, is_direction_mixup};
 use super::invariants::{Context, check_all};
 use super::model::{
-    AiSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary, StreamSummary,
-    TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary, WebhookSummary,
+    AiSummary, AppendSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary,
+    StreamSummary, TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary,
+    WebhookSummary,
 };
 use crate::realtime::SessionRecord;
 use crate::run::RunArtifacts;
@@ -195,6 +196,17 @@ fn session_summary(
             .map(|e| e.code.clone().unwrap_or_else(|| e.message.clone()))
             .collect(),
         audio_received_s: (s.audio_received_ms + 500) / 1000,
+        dialect: (s.dialect == "live").then(|| s.dialect.clone()),
+        appends: s
+            .appends
+            .iter()
+            .map(|a| AppendSummary {
+                at_ms: a.at_ms,
+                source: a.source.clone(),
+                prompt_source: catalog.classify(&a.content),
+                injected_at_ms: a.injected_at_ms,
+            })
+            .collect(),
     }
 }
 

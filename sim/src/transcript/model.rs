@@ -201,6 +201,26 @@ pub struct SessionSummary {
     /// Rounded to the second: a caller frame that arrives at the instant a session expires or
     /// drops may be counted by either session, and the transcript must not depend on which.
     pub audio_received_s: u64,
+    /// `live` for a session of the Live dialect; absent for Realtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
+    /// The context appends of a Live session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appends: Vec<AppendSummary>,
+}
+
+/// One context append of a Live session, condensed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppendSummary {
+    /// When it arrived.
+    pub at_ms: u64,
+    /// `session.instructions.append`, `session.thinking.append` or `session.commentary.append`.
+    pub source: String,
+    /// The known prompt its text carries.
+    pub prompt_source: String,
+    /// When the model injected it; absent if the session ended first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_at_ms: Option<u64>,
 }
 
 /// One truncate request.

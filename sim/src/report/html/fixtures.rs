@@ -46,6 +46,8 @@ pub(super) fn session(
         }],
         errors_sent: vec![],
         audio_received_s: 58,
+        dialect: None,
+        appends: Vec::new(),
     }
 }
 

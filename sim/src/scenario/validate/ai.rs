@@ -1,5 +1,5 @@
-//! The `ai:` section: the mock model's replies (with their audio within the limits) and session
-//! length; and the AI faults the `faults:` section adds.
+//! The `ai:` section: the mock model's replies (with their audio within the limits), session
+//! length and dialect; and the AI faults the `faults:` section adds.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use crate::scenario::ScenarioError;
 use crate::scenario::duration::format_duration;
 use crate::scenario::limits::{AudioBudget, MAX_REPLY_AUDIO};
 use crate::scenario::load::LoadedScenario;
-use crate::scenario::model::RawReply;
-use crate::scenario::plan::{AiFaultPlan, AiPlan, ErrorPlan, ReplyAudioPlan, ReplyPlan};
+use crate::scenario::model::{RawAiDialect, RawReply};
+use crate::scenario::plan::{AiDialect, AiFaultPlan, AiPlan, ErrorPlan, ReplyAudioPlan, ReplyPlan};
 
 /// The paces `ai.audio_pace` may take. Below a tenth of real time a ten-second reply would take
 /// over a minute and a half to stream, which no real model does; above a hundred times real time
@@ -53,6 +53,10 @@ pub(super) fn ai(
             .transpose()?,
         faults: ai_faults,
         audio_pace,
+        dialect: match raw.ai.dialect {
+            None | Some(RawAiDialect::Realtime) => AiDialect::Realtime,
+            Some(RawAiDialect::Live) => AiDialect::Live,
+        },
     };
     if ai.max_session < Duration::from_secs(1) {
         return Err(loaded.error_at("ai.max_session", &["max_session"], "must be at least 1s"));

@@ -82,6 +82,11 @@ pub(super) fn truncate_within_heard(ctx: &Context<'_>) -> Vec<Finding> {
 pub(super) fn clear_follows(ctx: &Context<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for served in ctx.served_sessions() {
+        // Live defines barge-in as the model stopping by itself: its continuous track carries
+        // silence from then on, and the protocol has nothing for the server to cut.
+        if served.session.dialect == "live" {
+            continue;
+        }
         for turn in &served.session.vad_turns {
             let started = turn.at_ms;
             let deadline = started.saturating_add(CLEAR_WITHIN_MS);

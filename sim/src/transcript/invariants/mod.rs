@@ -10,6 +10,8 @@
 //!   greeting-only.
 //! - `freshness`: a session configured after a prompt edit carries the edited prompt.
 //! - `config`: one session configuration per AI session; every change is explained by an event.
+//! - `live`: the same for the Live dialect: one `session.start` per connection, and an append
+//!   that carries a tenant prompt follows a tenant edit.
 //! - `audio`: the AI session's audio formats match the Twilio stream's, and what the model
 //!   receives is the caller's audio.
 //! - `teardown`: nothing is left open or held after the calls end.
@@ -17,13 +19,15 @@
 //! - `panic`: no task of the in-process server under test panicked.
 //! - `stream`: status callbacks and the Media Stream's end agree; nothing outlives `completed`.
 //! - `barge_in`: a truncate claims no more than the caller heard, and a barge-in is followed by
-//!   a Twilio `clear`.
+//!   a Twilio `clear` (Realtime only: under Live the model stops by itself and no `clear`
+//!   exists to send).
 
 mod audio;
 mod barge_in;
 mod config;
 mod context;
 mod freshness;
+mod live;
 mod panic;
 mod prompt;
 mod stream;
@@ -132,6 +136,7 @@ pub fn check_all(ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(prompt::not_empty(ctx));
     findings.extend(freshness::fresh(ctx));
     findings.extend(config::one_config(ctx));
+    findings.extend(live::one_start_and_explained_appends(ctx));
     findings.extend(audio::formats(ctx));
     findings.extend(audio::caller_audio(ctx));
     findings.extend(teardown::no_socket(ctx));
