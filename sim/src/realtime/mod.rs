@@ -17,6 +17,7 @@ mod config;
 mod conversation;
 mod dialect;
 mod envelope;
+mod input_audio;
 mod ledger;
 mod live;
 mod responding;

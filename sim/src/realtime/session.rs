@@ -17,11 +17,11 @@ use super::api_error::ApiError;
 use super::config::{BetaMode, Dialect, MockConfig};
 use super::conversation::Conversation;
 use super::dialect::to_beta;
+use super::input_audio::{AudioAppend, LastAppend};
 use super::ledger::{ErrorRecord, SessionRecord};
 use super::response::ActiveResponse;
 use super::script::AiFaultKind;
 use super::session_config::{DEFAULT_INSTRUCTIONS, SessionConfig};
-use super::turns::{AudioAppend, LastAppend};
 use super::vad::Vad;
 
 /// A frame from the client, already separated from the transport.

@@ -1,8 +1,5 @@
 //! Session updates, the input audio buffer with server VAD, and conversation item events.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
@@ -15,55 +12,6 @@ use super::vad::VadEvent;
 
 /// Minimum audio a manual commit needs.
 const MIN_COMMIT_MS: f64 = 100.0;
-
-/// The event a call sends fifty times a second, read without building a JSON tree. Anything it
-/// does not read exactly (another type, an escaped string, a field of the wrong type) goes the
-/// general way, which gives the same result for what this reads, only slower.
-#[derive(Deserialize)]
-pub(crate) struct AudioAppend<'a> {
-    #[serde(rename = "type", borrow)]
-    pub(crate) kind: &'a str,
-    #[serde(borrow, default)]
-    pub(crate) event_id: Option<&'a str>,
-    #[serde(borrow)]
-    pub(crate) audio: &'a str,
-}
-
-impl<'a> AudioAppend<'a> {
-    /// The append in `text`, if `text` is one that the fast path reads exactly.
-    pub(crate) fn parse(text: &'a str) -> Option<AudioAppend<'a>> {
-        serde_json::from_str::<AudioAppend<'a>>(text)
-            .ok()
-            .filter(|append| append.kind == "input_audio_buffer.append")
-    }
-}
-
-/// The last appended audio, as sent and as decoded: a call's audio is mostly silence, the same
-/// frame over and over, and comparing the text costs less than decoding it again.
-#[derive(Default)]
-pub(crate) struct LastAppend {
-    text: String,
-    bytes: Vec<u8>,
-}
-
-impl LastAppend {
-    /// Decodes `audio` (base64) into `bytes`, unless it is the text decoded last time.
-    fn decode(&mut self, audio: &str) -> Result<(), ApiError> {
-        if self.text != audio {
-            let bytes = B64.decode(audio).map_err(|_| {
-                ApiError::invalid(
-                    Some("invalid_value"),
-                    "Invalid 'audio'. Expected base64-encoded audio.",
-                    Some("audio"),
-                )
-            })?;
-            self.text.clear();
-            self.text.push_str(audio);
-            self.bytes = bytes;
-        }
-        Ok(())
-    }
-}
 
 impl Session {
     /// `session.update`: validated whole, then applied or rejected whole.
@@ -122,11 +70,9 @@ impl Session {
 
     /// Appends base64 audio: counts audio time, runs VAD and the idle timeout.
     pub(crate) fn append_audio(&mut self, audio: &str) -> Result<(), ApiError> {
-        self.last_append.decode(audio)?;
-        // Taken out for the duration, so the session can be borrowed mutably meanwhile.
-        let bytes = std::mem::take(&mut self.last_append.bytes);
+        let bytes = self.last_append.decode(audio)?;
         self.take_audio(&bytes);
-        self.last_append.bytes = bytes;
+        self.last_append.keep(bytes);
         Ok(())
     }
 
