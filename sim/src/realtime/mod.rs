@@ -20,6 +20,7 @@ mod envelope;
 mod input_audio;
 mod ledger;
 mod live;
+mod records;
 mod responding;
 mod response;
 mod schema;
