@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::capture::Capture;
 use crate::report::html::CallAudio;
 use crate::report::{Outcome, ScenarioReport};
 use crate::run::{
@@ -32,6 +33,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Wall-clock limit of one scenario (the last line of defence against a hang).
     pub wall_limit: Duration,
+    /// Where the run's requests, upgrades and WebSocket messages are captured (off unless
+    /// `--capture` names a file).
+    pub capture: Capture,
 }
 
 /// Why a scenario could not be judged.
@@ -257,7 +261,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
     if let Some(seed) = opts.seed {
         plan.seed = seed;
     }
-    match execute(&plan, &opts.target, opts.wall_limit) {
+    match execute(&plan, &opts.target, opts.wall_limit, &opts.capture) {
         // A scenario this run cannot carry out as written (network faults over TCP) is skipped
         // with the reason, never run without what it asks for and never counted as passed.
         Err(ExecuteError::Harness(HarnessError::Unsupported(why))) => {

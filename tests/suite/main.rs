@@ -19,6 +19,7 @@ use sim::transcript::snapshot::{SnapshotView, snapshot_view};
 
 fn options(profile: Profile) -> RunOptions {
     RunOptions {
+        capture: sim::capture::Capture::off(),
         target: Target::InProcess {
             profile,
             validate_signatures: true,

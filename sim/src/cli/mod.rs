@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
+pub mod capture;
 pub mod certify;
 pub mod detect;
 pub mod output;

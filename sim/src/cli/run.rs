@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use super::capture::CaptureArgs;
 use super::output::{InOrder, Progress, scenario_lines, summary_line};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::partition::Partition;
@@ -88,6 +89,9 @@ pub struct RunArgs {
     /// Reports.
     #[command(flatten)]
     pub reports: ReportArgs,
+    /// The capture file.
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// Override every scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -361,14 +365,31 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         }),
     };
+    let capture = match args.capture.open() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let opts = RunOptions {
         target: target.clone(),
         seed: args.seed,
         wall_limit: Duration::from_secs(args.target.wall_limit),
+        capture: capture.capture.clone(),
     };
     let progress = Progress::new(files.len(), quiet);
     let runs = run_files(&files, &opts, jobs, args.repeat, &progress, quiet);
     progress.done();
+    drop(opts);
+    match capture.finish() {
+        Ok(Some(line)) if !quiet => println!("{line}"),
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    }
     let report = RunReport {
         callsim_version: env!("CARGO_PKG_VERSION").to_string(),
         target: target.describe(),

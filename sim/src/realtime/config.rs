@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::capture::Capture;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 
@@ -64,6 +65,8 @@ pub struct MockConfig {
     pub max_message_bytes: usize,
     /// How much of each session the ledger keeps.
     pub retention: Retention,
+    /// Where every message on the AI sockets is captured (off by default).
+    pub capture: Capture,
 }
 
 /// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
@@ -86,6 +89,7 @@ impl MockConfig {
             model_default: "gpt-realtime".to_owned(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retention: Retention::full(),
+            capture: Capture::off(),
         }
     }
 }

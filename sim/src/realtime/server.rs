@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 use super::config::{Dialect, MockConfig};
 use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
+use crate::capture::{Direction, Socket, Tap};
 use crate::net::NetListener;
 
 /// How long to wait for the client's close reply after the server closed.
@@ -149,14 +150,23 @@ fn transport_error(err: axum::Error) -> SessionInput {
 /// Adapts a WebSocket to the session's input and output types.
 async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
     let (tx, rx) = socket.split();
+    let tap = Tap::new(
+        &ctx.config.capture,
+        Socket::Ai,
+        &format!("ai-{}", ctx.index),
+    );
+    let sent_tap = tap.clone();
     let dropped = Arc::new(AtomicBool::new(false));
     let drop_flag = Arc::clone(&dropped);
     let sink = futures_util::sink::unfold(tx, move |mut tx, output: SessionOutput| {
         let drop_flag = Arc::clone(&drop_flag);
+        let tap = sent_tap.clone();
         async move {
             match output {
                 SessionOutput::Event(event) => {
-                    tx.send(Message::Text(event.to_string().into())).await?
+                    let text = event.to_string();
+                    tap.text(Direction::ToServer, &text);
+                    tx.send(Message::Text(text.into())).await?
                 }
                 SessionOutput::Close { code, reason } => {
                     tx.send(Message::Close(Some(CloseFrame {
@@ -175,14 +185,11 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
             Ok(tx)
         }
     });
-    let stream = rx.filter_map(|message| async move {
-        match message {
-            Ok(Message::Text(text)) => Some(SessionInput::Text(text.to_string())),
-            Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
-            Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
-            Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            Err(err) => Some(transport_error(err)),
+    let stream = rx.filter_map(move |message| {
+        if let Ok(Message::Text(text)) = &message {
+            tap.text(Direction::FromServer, text.as_str());
         }
+        async move { session_input(message) }
     });
     let mut sink = pin!(sink);
     let mut stream = pin!(stream);
@@ -208,5 +215,16 @@ async fn serve_socket(socket: WebSocket, ctx: SessionContext) {
             }
         })
         .await;
+    }
+}
+
+/// One WebSocket message as the session's input (`None` for pings and pongs).
+fn session_input(message: Result<Message, axum::Error>) -> Option<SessionInput> {
+    match message {
+        Ok(Message::Text(text)) => Some(SessionInput::Text(text.to_string())),
+        Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
+        Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
+        Ok(Message::Ping(_) | Message::Pong(_)) => None,
+        Err(err) => Some(transport_error(err)),
     }
 }
