@@ -102,8 +102,9 @@ pub struct Endpoints {
     pub outbound_path: String,
     /// Path of the server's "place an outbound call" endpoint.
     pub place_call_path: String,
-    /// Path of the call status callback.
-    pub status_callback_path: String,
+    /// Path of the call status callback; `None` when the target asks for none (the default
+    /// for a server at a URL: Twilio sends callbacks only to numbers configured with one).
+    pub status_callback_path: Option<String>,
     /// Fixture API base URL (None: tenants are pre-provisioned).
     pub fixture_url: Option<String>,
     /// Fixture API bearer token.
