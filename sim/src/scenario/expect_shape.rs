@@ -243,6 +243,8 @@ fn sample_session() -> SessionSummary {
         }],
         errors_sent: vec![String::new()],
         audio_received_s: 0,
+        // Raw JSON as the server sent it: any path below it can exist.
+        config: Some(json!({ ANY_TREE: null })),
     }
 }
 

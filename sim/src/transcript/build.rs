@@ -195,6 +195,7 @@ fn session_summary(
             .map(|e| e.code.clone().unwrap_or_else(|| e.message.clone()))
             .collect(),
         audio_received_s: (s.audio_received_ms + 500) / 1000,
+        config: s.first_config.clone(),
     }
 }
 

@@ -201,6 +201,11 @@ pub struct SessionSummary {
     /// Rounded to the second: a caller frame that arrives at the instant a session expires or
     /// drops may be counted by either session, and the transcript must not depend on which.
     pub audio_received_s: u64,
+    /// The first `session.update`'s `session` object as the server sent it (raw JSON), so a
+    /// scenario can assert e.g. `ai.sessions[0].config.audio.output.voice`. Snapshots leave it
+    /// out, so they stay as they were pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
 }
 
 /// One truncate request.

@@ -46,6 +46,7 @@ pub(super) fn session(
         }],
         errors_sent: vec![],
         audio_received_s: 58,
+        config: None,
     }
 }
 
