@@ -21,6 +21,7 @@ use crate::scenario::expect::{AssertionResult, evaluate};
 use crate::scenario::load::load_file;
 use crate::scenario::plan::Plan;
 use crate::scenario::validate::build_plan;
+use crate::transcript::diagnosis::diagnose;
 use crate::transcript::invariants::{Finding, INVARIANTS};
 use crate::transcript::{Transcript, build_transcript};
 
@@ -107,6 +108,9 @@ pub struct ScenarioRun {
     pub failure: Option<Failure>,
     /// What the run cost.
     pub cost: RunCost,
+    /// The root cause of each call that went wrong, in words (`transcript::diagnosis`);
+    /// printed before the assertions when the scenario fails.
+    pub diagnoses: Vec<String>,
 }
 
 /// The result of a scenario that could not run.
@@ -154,6 +158,7 @@ fn unjudged(
         wall: Duration::ZERO,
         failure: None,
         cost: RunCost::default(),
+        diagnoses: Vec::new(),
     }
 }
 
@@ -288,6 +293,11 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                     .sum(),
             };
             let transcript = build_transcript(&plan, &art);
+            let realtime_url = match &opts.target {
+                Target::External(t) => Some(t.realtime_url()),
+                Target::InProcess { .. } => None,
+            };
+            let diagnoses = diagnose(&art, &transcript, realtime_url.as_deref());
             let mut assertions = evaluate_all(&plan, &transcript);
             assertions.extend(invariant_results(&transcript.invariants));
             let passed = assertions.iter().all(|a| a.passed);
@@ -321,6 +331,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                 wall: started.elapsed(),
                 failure: None,
                 cost,
+                diagnoses,
             }
         }
     }

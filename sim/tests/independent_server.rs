@@ -52,7 +52,12 @@ impl Drop for Independent {
 impl Independent {
     /// Starts the server pointed at a mock AI on a free port and waits for its first line.
     fn start() -> Independent {
-        let (ai_port, rest_port) = (free_port(), free_port());
+        Independent::start_with_realtime_port(free_port())
+    }
+
+    /// Starts the server pointed at a mock AI on `ai_port`.
+    fn start_with_realtime_port(ai_port: u16) -> Independent {
+        let rest_port = free_port();
         let mut child = Command::new("python3")
             .arg(repo().join("tests/independent_server/server.py"))
             .env(
@@ -200,6 +205,31 @@ fn certify_fails_exactly_the_signature_requirements() {
     );
 }
 
+fn a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line() {
+    // The server dials a port where no mock listens; callsim's mock is elsewhere.
+    let mut server = Independent::start_with_realtime_port(free_port());
+    server.ai_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = server
+        .callsim("run", dir.path())
+        .args(["-q", "scenarios/certification/v1/twiml-connect-stream.yaml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let causes: Vec<&str> = stdout.lines().filter(|l| l.contains("cause:")).collect();
+    let expected = format!(
+        "cause: call `caller`: the server never connected to the mock AI at ws://127.0.0.1:{port}/v1/realtime; \
+         is its realtime URL set to ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime?",
+        port = server.ai_port
+    );
+    assert_eq!(causes.len(), 1, "{stdout}");
+    assert_eq!(causes[0].trim(), expected, "{stdout}");
+    // The cause comes before the assertions it explains.
+    let first_assertion = stdout.find('✗').unwrap_or(usize::MAX);
+    assert!(stdout.find("cause:").unwrap() < first_assertion, "{stdout}");
+}
+
 /// Whether the server can run here, and what to do when it cannot.
 enum Python {
     Ready,
@@ -260,6 +290,10 @@ fn main() -> ExitCode {
         python.trial(
             "a_run_passes_and_its_capture_names_the_public_host",
             a_run_passes_and_its_capture_names_the_public_host,
+        ),
+        python.trial(
+            "a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line",
+            a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line,
         ),
         python.trial(
             "certify_fails_exactly_the_signature_requirements",

@@ -44,11 +44,15 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             return EXIT_ERROR;
         }
     };
-    if let Target::External(t) = &target
-        && !quiet
-    {
-        for line in external_instructions(t) {
-            println!("{line}");
+    if let Target::External(t) = &target {
+        if !quiet {
+            for line in external_instructions(t) {
+                println!("{line}");
+            }
+        }
+        // Every pack names this tenant first (docs/certification.md).
+        if let Err(code) = super::preflight::check(t, "cert-clinic", quiet) {
+            return code;
         }
     }
     println!(

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod certify;
 pub mod detect;
 pub mod output;
+mod preflight;
 pub mod run;
 pub mod serve_ai;
 mod timings;

@@ -179,10 +179,7 @@ pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
             t.endpoints.base_url
         ),
         "configure it with:".into(),
-        format!(
-            "  realtime URL      ws://{}/v1/realtime?model=gpt-realtime",
-            t.ai_listen
-        ),
+        format!("  realtime URL      {}", t.realtime_url()),
         format!("  Twilio API base   http://{}", t.twilio_listen),
         format!("  Twilio account    {}", t.endpoints.account_sid),
         format!("  Twilio auth token {}", t.endpoints.auth_token),
@@ -359,6 +356,9 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
                     println!("{line}");
                 }
             }
+            if let Err(code) = super::preflight::check(t, &first_tenant(&files), quiet) {
+                return code;
+            }
             1
         }
         Target::InProcess { .. } => args.jobs.unwrap_or_else(|| {
@@ -421,6 +421,16 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
     }
     println!("{}", summary_line(passed, failed + errors, skipped));
     exit_code(&report)
+}
+
+/// The first tenant of the first scenario that loads: the preflight's probe names it where the
+/// webhook path has `{tenant}`.
+fn first_tenant(files: &[ScenarioFile]) -> String {
+    files
+        .iter()
+        .find_map(|f| crate::suite::load_plan(f).ok())
+        .and_then(|plan| plan.tenants.keys().next().cloned())
+        .unwrap_or_else(|| "preflight".to_owned())
 }
 
 /// `callsim merge-reports`.

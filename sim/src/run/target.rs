@@ -117,6 +117,13 @@ pub struct Endpoints {
     pub rewrites: Vec<(String, String)>,
 }
 
+impl ExternalTarget {
+    /// The realtime URL the server must be configured with to reach the mock AI.
+    pub fn realtime_url(&self) -> String {
+        format!("ws://{}/v1/realtime?model=gpt-realtime", self.ai_listen)
+    }
+}
+
 /// A call server callsim did not start.
 #[derive(Debug, Clone)]
 pub struct ExternalTarget {
