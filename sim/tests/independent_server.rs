@@ -203,6 +203,24 @@ fn certify_fails_exactly_the_signature_requirements() {
         serde_json::json!(["signatures.webhook", "signatures.stream"]),
         "{stdout}"
     );
+    // Every assertion carries what was expected and what the transcript actually held.
+    let connect = result["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "twiml.connect-stream")
+        .unwrap();
+    let handshake = connect["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "calls.caller.stream.handshake_status")
+        .unwrap();
+    assert_eq!(handshake["expected"], "equals 101");
+    assert_eq!(handshake["actual"], 101);
+    let webhook = result["requirements"][0]["evidence"][0].clone();
+    assert_eq!(webhook["path"], "calls[*].webhooks[0].http_status");
+    assert_eq!(webhook["actual"]["calls[0].webhooks[0].http_status"], 200);
 }
 
 fn a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line() {

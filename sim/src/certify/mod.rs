@@ -150,6 +150,7 @@ mod tests {
             wall: Duration::ZERO,
             failure: None,
             cost: crate::suite::RunCost::default(),
+            diagnoses: Vec::new(),
         }
     }
 
