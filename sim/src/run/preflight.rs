@@ -84,13 +84,14 @@ pub async fn preflight(
 ) -> Result<Vec<String>, PreflightError> {
     let endpoints = &target.endpoints;
     let http = HttpClient::new(&Network::Tcp).with_timeout(PROBE_TIMEOUT);
-    if let Err(e) = http.get(format!("{}/", endpoints.base_url)).send().await {
-        if !matches!(e, crate::net::HttpError::TooLarge) {
-            return Err(PreflightError::TargetDown {
-                url: endpoints.base_url.clone(),
-                why: e.to_string(),
-            });
-        }
+    // Any answer, even an error status or a body too large to read, shows the server is up.
+    if let Err(e) = http.get(format!("{}/", endpoints.base_url)).send().await
+        && !matches!(e, crate::net::HttpError::TooLarge)
+    {
+        return Err(PreflightError::TargetDown {
+            url: endpoints.base_url.clone(),
+            why: e.to_string(),
+        });
     }
     let mut lines = vec![format!(
         "preflight: the target at {} answers",
