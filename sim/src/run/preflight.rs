@@ -97,6 +97,16 @@ pub async fn preflight(
         "preflight: the target at {} answers",
         endpoints.base_url
     )];
+    lines.extend(check_webhook(target, tenant).await?);
+    Ok(lines)
+}
+
+/// Sends the unsigned probe to the inbound webhook route and checks what it answers.
+async fn check_webhook(
+    target: &ExternalTarget,
+    tenant: &str,
+) -> Result<Vec<String>, PreflightError> {
+    let endpoints = &target.endpoints;
     let url_map = endpoints
         .rewrites
         .iter()
@@ -115,16 +125,15 @@ pub async fn preflight(
         endpoints.incoming_path.replace("{tenant}", tenant)
     );
     let params = probe_params(&endpoints.account_sid);
-    let reply = send_signed(
+    let probe = send_signed(
         &env,
         &url,
         HttpMethod::Post,
         &params,
         Signing::Missing,
         "preflight",
-    )
-    .await
-    .map_err(|e| PreflightError::TargetDown {
+    );
+    let reply = probe.await.map_err(|e| PreflightError::TargetDown {
         url: url_map.resolve(&url),
         why: e.to_string(),
     })?;
@@ -142,38 +151,40 @@ pub async fn preflight(
         }
         200..=299 => {}
         status => {
-            lines.push(format!(
+            return Ok(vec![format!(
                 "preflight: the webhook {url} answers ({status} to callsim's unsigned probe)"
-            ));
-            return Ok(lines);
+            )]);
         }
     }
     let twiml = parse(&reply.body).map_err(|e| PreflightError::NotTwiml {
         url: url.clone(),
         why: e.to_string(),
     })?;
-    lines.push(format!("preflight: the webhook {url} answers TwiML"));
-    // The server took the probe for a call: end it as Twilio ends a call the caller hung up
-    // on at once, so a server that keeps per-call state until `completed` forgets it.
+    let mut lines = vec![format!("preflight: the webhook {url} answers TwiML")];
     if let Some(path) = &endpoints.status_callback_path {
-        let mut done = params.clone();
-        done[3].1 = "completed".into();
-        done.push(("CallDuration".into(), "0".into()));
-        let status_url = format!("{}{path}", endpoints.public_url);
-        let _ = send_signed(
-            &env,
-            &status_url,
-            HttpMethod::Post,
-            &done,
-            Signing::Missing,
-            "preflight-done",
-        )
-        .await;
+        end_probe_call(&env, &format!("{}{path}", endpoints.public_url), &params).await;
     }
     if let Some(stream) = connect_stream(&twiml) {
         lines.push(check_stream(&stream, &url_map, &endpoints.rewrites).await?);
     }
     Ok(lines)
+}
+
+/// The server took the probe for a call: ends it as Twilio ends a call the caller hung up on at
+/// once, so a server that keeps per-call state until `completed` forgets it.
+async fn end_probe_call(env: &TwilioEnv, status_url: &str, params: &[(String, String)]) {
+    let mut done = params.to_vec();
+    done[3].1 = "completed".into();
+    done.push(("CallDuration".into(), "0".into()));
+    let callback = send_signed(
+        env,
+        status_url,
+        HttpMethod::Post,
+        &done,
+        Signing::Missing,
+        "done",
+    );
+    let _ = callback.await;
 }
 
 /// The parameters of the unsigned probe: an inbound call that is ringing.
