@@ -79,6 +79,7 @@ pub fn detection_order(mut files: Vec<ScenarioFile>) -> Vec<ScenarioFile> {
 /// The reference server (`fixed`) with one bug switched on.
 fn with_bug(bug: &ReferenceBug, wall_limit: Duration) -> RunOptions {
     RunOptions {
+        capture: crate::capture::Capture::off(),
         target: Target::InProcess {
             profile: Profile::Fixed,
             validate_signatures: true,

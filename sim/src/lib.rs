@@ -15,6 +15,7 @@
 //! - [`transcript`]: run artifacts → the transcript and what a snapshot pins.
 //! - [`suite`]: one file through load → run → transcript → expect.
 //! - [`report`]: JSON, JUnit and HTML reports of what the pipeline produced.
+//! - [`capture`]: every request, upgrade and WebSocket message of a run as JSON lines.
 //! - [`certify`]: the bundled certification pack and its result document.
 //! - [`shorten`]: long values cut to head, length and tail for messages.
 //! - [`detect`]: the pack's kill rate against the reference server's historical regressions.
@@ -22,6 +23,7 @@
 //! - [`cli`]: the `callsim` command line.
 
 pub mod audio;
+pub mod capture;
 pub mod certify;
 pub mod cli;
 pub mod clock;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::capture::Capture;
 use crate::report::html::CallAudio;
 use crate::report::{Outcome, ScenarioReport};
 use crate::run::{
@@ -20,6 +21,7 @@ use crate::scenario::expect::{AssertionResult, evaluate};
 use crate::scenario::load::load_file;
 use crate::scenario::plan::Plan;
 use crate::scenario::validate::build_plan;
+use crate::transcript::diagnosis::diagnose;
 use crate::transcript::invariants::{Finding, INVARIANTS};
 use crate::transcript::{Transcript, build_transcript};
 
@@ -32,6 +34,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Wall-clock limit of one scenario (the last line of defence against a hang).
     pub wall_limit: Duration,
+    /// Where the run's requests, upgrades and WebSocket messages are captured (off unless
+    /// `--capture` names a file).
+    pub capture: Capture,
 }
 
 /// Why a scenario could not be judged.
@@ -103,6 +108,9 @@ pub struct ScenarioRun {
     pub failure: Option<Failure>,
     /// What the run cost.
     pub cost: RunCost,
+    /// The root cause of each call that went wrong, in words (`transcript::diagnosis`);
+    /// printed before the assertions when the scenario fails.
+    pub diagnoses: Vec<String>,
 }
 
 /// The result of a scenario that could not run.
@@ -150,6 +158,7 @@ fn unjudged(
         wall: Duration::ZERO,
         failure: None,
         cost: RunCost::default(),
+        diagnoses: Vec::new(),
     }
 }
 
@@ -257,7 +266,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
     if let Some(seed) = opts.seed {
         plan.seed = seed;
     }
-    match execute(&plan, &opts.target, opts.wall_limit) {
+    match execute(&plan, &opts.target, opts.wall_limit, &opts.capture) {
         // A scenario this run cannot carry out as written (network faults over TCP) is skipped
         // with the reason, never run without what it asks for and never counted as passed.
         Err(ExecuteError::Harness(HarnessError::Unsupported(why))) => {
@@ -284,6 +293,11 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                     .sum(),
             };
             let transcript = build_transcript(&plan, &art);
+            let realtime_url = match &opts.target {
+                Target::External(t) => Some(t.realtime_url()),
+                Target::InProcess { .. } => None,
+            };
+            let diagnoses = diagnose(&art, &transcript, realtime_url.as_deref());
             let mut assertions = evaluate_all(&plan, &transcript);
             assertions.extend(invariant_results(&transcript.invariants));
             let passed = assertions.iter().all(|a| a.passed);
@@ -317,6 +331,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                 wall: started.elapsed(),
                 failure: None,
                 cost,
+                diagnoses,
             }
         }
     }

@@ -105,13 +105,14 @@ fn start_server(profile: &str, ai_port: u16, twilio_port: u16, extra: &[&str]) -
     Server { child, port }
 }
 
-/// The target file callsim reads for the server's public URL, fixture token and Twilio account.
+/// The target file callsim reads for the server's public URL, fixture token and Twilio account;
+/// it asks for status callbacks, which the reference server uses to forget a finished call.
 fn target_file(dir: &Path) -> PathBuf {
     let path = dir.join("target.yaml");
     std::fs::write(
         &path,
         format!(
-            "public_url: https://sut.test\nfixtures:\n  token: {FIXTURE_TOKEN}\ntwilio:\n  account_sid: {ACCOUNT_SID}\n  auth_token: {TWILIO_TOKEN}\nscenario_timeout: 2m\n"
+            "public_url: https://sut.test\npaths:\n  status_callback: /status/call\nfixtures:\n  token: {FIXTURE_TOKEN}\ntwilio:\n  account_sid: {ACCOUNT_SID}\n  auth_token: {TWILIO_TOKEN}\nscenario_timeout: 2m\n"
         ),
     )
     .unwrap();
@@ -264,4 +265,73 @@ fn certify_fails_the_signature_requirements_when_validation_is_off() {
         json!(["signatures.webhook", "signatures.stream"]),
         "{printed}"
     );
+}
+
+/// The preflight's verdict: the exit code, the `error: preflight:` lines, and whether any
+/// scenario ran.
+fn preflight_failure(out: &Output) -> (Option<i32>, Vec<String>, bool) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: preflight:"))
+        .map(str::to_owned)
+        .collect();
+    let ran = String::from_utf8_lossy(&out.stdout).contains("FAIL");
+    (out.status.code(), lines, ran)
+}
+
+#[test]
+fn a_closed_port_is_one_diagnosis_line_and_exit_2() {
+    let port = free_port();
+    let out = callsim()
+        .args(["run", "-q", "--target", &format!("http://127.0.0.1:{port}")])
+        .arg("scenarios/seed/inbound-empty-ai-prompt.yaml")
+        .output()
+        .unwrap();
+    let (code, lines, ran) = preflight_failure(&out);
+    assert_eq!(code, Some(2), "{}", text(&out));
+    assert_eq!(lines.len(), 1, "{}", text(&out));
+    assert!(lines[0].contains("does not answer"), "{}", lines[0]);
+    assert!(lines[0].contains("11205"), "{}", lines[0]);
+    assert!(!ran, "no scenario may run: {}", text(&out));
+}
+
+#[test]
+fn a_wrong_webhook_path_is_one_diagnosis_line_and_exit_2() {
+    let target = ExternalTarget::start("fixed", &[]);
+    let file = target.dir.path().join("wrong-path.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "public_url: https://sut.test\npaths:\n  incoming: /incoming-call\nfixtures:\n  \
+             token: {FIXTURE_TOKEN}\ntwilio:\n  account_sid: {ACCOUNT_SID}\n  auth_token: \
+             {TWILIO_TOKEN}\n"
+        ),
+    )
+    .unwrap();
+    let out = callsim()
+        .args(["certify", "-q"])
+        .args([
+            "--target",
+            &format!("http://127.0.0.1:{}", target.server.port),
+        ])
+        .arg("--target-config")
+        .arg(&file)
+        .args(["--ai-listen", &format!("127.0.0.1:{}", target.ai_port)])
+        .args([
+            "--twilio-listen",
+            &format!("127.0.0.1:{}", target.twilio_port),
+        ])
+        .output()
+        .unwrap();
+    let (code, lines, ran) = preflight_failure(&out);
+    assert_eq!(code, Some(2), "{}", text(&out));
+    assert_eq!(lines.len(), 1, "{}", text(&out));
+    assert!(
+        lines[0].contains("https://sut.test/incoming-call answered 404"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("paths.incoming"), "{}", lines[0]);
+    assert!(!ran, "no requirement may run: {}", text(&out));
 }

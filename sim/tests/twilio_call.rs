@@ -19,6 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sim::audio;
+use sim::capture::Capture;
+use sim::clock::SimClock;
 use sim::twilio::signature::validate;
 use sim::twilio::{
     CallFaults, CallRecord, CallSpec, CallerScript, CallerStep, StreamEndedBy, play_call,
@@ -49,14 +51,28 @@ fn params_of(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn check(log: &Shared, headers: &HeaderMap, url: &str, params: &[(String, String)]) -> bool {
+/// Validates a request the way a server behind a proxy does: the signed URL is rebuilt from
+/// the `Host` header (and the scheme Twilio uses), never from a configured public URL, so the
+/// fake Twilio must send the public host although it dials 127.0.0.1.
+fn check(
+    log: &Shared,
+    headers: &HeaderMap,
+    scheme: &str,
+    path: &str,
+    params: &[(String, String)],
+) -> bool {
     let sig = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let ok = validate(TOKEN, url, params, sig);
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let url = format!("{scheme}://{host}{path}");
+    let ok = validate(TOKEN, &url, params, sig);
     if !ok {
-        log.lock().unwrap().bad_signatures.push(url.to_owned());
+        log.lock().unwrap().bad_signatures.push(url);
     }
     ok
 }
@@ -73,10 +89,11 @@ async fn twiml(
 ) -> Response {
     let path = uri.path().to_owned();
     let params = params_of(&body);
-    if !check(&log, &headers, &format!("{PUBLIC}{path}"), &params) {
+    if !check(&log, &headers, "https", &path, &params) {
         return StatusCode::FORBIDDEN.into_response();
     }
     assert_eq!(headers.get("user-agent").unwrap(), "TwilioProxy/1.1");
+    assert_eq!(headers.get("x-home-region").unwrap(), "us1");
     assert_eq!(
         headers.get("content-type").unwrap(),
         "application/x-www-form-urlencoded"
@@ -101,9 +118,10 @@ async fn twiml(
 
 async fn status(State(log): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let params = params_of(&body);
-    if !check(&log, &headers, &format!("{PUBLIC}/status"), &params) {
+    if !check(&log, &headers, "https", "/status", &params) {
         return StatusCode::FORBIDDEN;
     }
+    assert_eq!(headers.get("user-agent").unwrap(), "TwilioProxy/1.1");
     log.lock()
         .unwrap()
         .status
@@ -112,7 +130,7 @@ async fn status(State(log): State<Shared>, headers: HeaderMap, body: Bytes) -> S
 }
 
 async fn media(State(log): State<Shared>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    if !check(&log, &headers, "wss://callsim.test/ws/media", &[]) {
+    if !check(&log, &headers, "wss", "/ws/media", &[]) {
         return StatusCode::FORBIDDEN.into_response();
     }
     assert_eq!(headers.get("user-agent").unwrap(), "Twilio.TmeWs/1.0");
@@ -304,6 +322,87 @@ async fn inbound_call_streams_ten_seconds_and_completes() {
     assert_eq!(start["start"]["callSid"], record.call_sid.as_str());
     assert_eq!(env.recorder.in_flight(), 0);
     assert_eq!(env.recorder.records().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_capture_holds_every_request_upgrade_and_frame_as_sent() {
+    let (addr, log) = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.jsonl");
+    let (capture, writer) = Capture::to_file(&path).unwrap();
+    let env =
+        twilio_env(addr, SEED).with_capture(capture.scoped("one-call", SimClock::start_default()));
+    let record = play_call(
+        &env,
+        inbound("caller-1", "/twiml/incoming", ten_second_script()),
+    )
+    .await;
+    assert_eq!(record.status, "completed");
+    server_caught_up(&log, 1).await;
+    drop(env);
+    writer.finish().unwrap();
+
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of_kind = |kind: &'static str| lines.iter().filter(move |l| l["kind"] == kind);
+    let header = |line: &Value, name: &str| -> String {
+        line["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+            .map(|h| h[1].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    // One webhook and four status callbacks, each signed over the URL it names, with the public
+    // host in `Host` and the parameters in the order sent.
+    let requests: Vec<&Value> = of_kind("http_request").collect();
+    assert_eq!(requests.len(), 5);
+    for request in &requests {
+        let url = request["url"].as_str().unwrap();
+        let params: Vec<(String, String)> =
+            serde_json::from_value(request["params"].clone()).unwrap();
+        assert!(
+            validate(TOKEN, url, &params, &header(request, "X-Twilio-Signature")),
+            "{url}"
+        );
+        assert_eq!(header(request, "Host"), "callsim.test");
+        assert_eq!(header(request, "X-Home-Region"), "us1");
+        assert_eq!(request["scenario"], "one-call");
+        assert!(
+            request["sent_to"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+    }
+    assert_eq!(requests[0]["params"][0], json!(["AccountSid", ACCOUNT]));
+    let upgrades: Vec<&Value> = of_kind("ws_upgrade").collect();
+    assert_eq!(upgrades.len(), 1);
+    assert_eq!(upgrades[0]["url"], "wss://callsim.test/ws/media");
+    assert!(validate(
+        TOKEN,
+        "wss://callsim.test/ws/media",
+        &[],
+        &header(upgrades[0], "X-Twilio-Signature")
+    ));
+    assert_eq!(header(upgrades[0], "User-Agent"), "Twilio.TmeWs/1.0");
+    // Every caller frame went out; the server's marks came back.
+    let sent_media = of_kind("ws_message")
+        .filter(|l| {
+            l["direction"] == "to_server"
+                && l["text"].as_str().unwrap().contains("\"event\":\"media\"")
+        })
+        .count();
+    assert_eq!(sent_media, 500);
+    assert!(
+        of_kind("ws_message").any(|l| l["direction"] == "from_server"
+            && l["socket"] == "twilio"
+            && l["text"].as_str().unwrap().contains("\"mark\""))
+    );
 }
 
 #[tokio::test(start_paused = true)]

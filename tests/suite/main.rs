@@ -23,6 +23,7 @@ use sim::transcript::snapshot::{SnapshotView, snapshot_view};
 
 fn options(profile: Profile, ai_dialect: Option<AiDialect>) -> RunOptions {
     RunOptions {
+        capture: sim::capture::Capture::off(),
         target: Target::InProcess {
             profile,
             validate_signatures: true,

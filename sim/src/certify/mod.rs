@@ -150,6 +150,7 @@ mod tests {
             wall: Duration::ZERO,
             failure: None,
             cost: crate::suite::RunCost::default(),
+            diagnoses: Vec::new(),
         }
     }
 
@@ -282,6 +283,7 @@ mod tests {
         let target =
             crate::run::ExternalTarget::new("http://127.0.0.1:9", None, listen, listen).unwrap();
         let opts = RunOptions {
+            capture: crate::capture::Capture::off(),
             target: crate::run::Target::External(Box::new(target)),
             seed: None,
             wall_limit: Duration::from_secs(30),

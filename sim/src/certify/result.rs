@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::report::{Outcome, RunReport};
-use crate::scenario::expect::AssertionResult;
+use crate::scenario::expect::{AssertionResult, actual_value};
+use crate::shorten::shorten;
 use crate::suite::ScenarioRun;
 
 /// One requirement's outcome.
@@ -23,11 +24,45 @@ pub struct RequirementResult {
     /// Why the requirement was not checked (`outbound not supported: …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_checked: Option<String>,
-    /// Every assertion with its result: the evidence.
-    pub evidence: Vec<AssertionResult>,
+    /// Every assertion with its result and the actual value: the evidence.
+    pub evidence: Vec<Evidence>,
     /// Harness error, if the scenario could not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Longest actual value kept in the evidence, as JSON text; a longer one is shortened to its
+/// head, length and tail.
+const MAX_ACTUAL_CHARS: usize = 4096;
+
+/// One assertion of a requirement: what was expected, whether it held, and what the transcript
+/// actually held at its path (absent for a built-in invariant's finding, whose message says it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// The assertion and its result.
+    #[serde(flatten)]
+    pub assertion: AssertionResult,
+    /// The value the path selected (an object of path → value when it selected several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<serde_json::Value>,
+}
+
+impl Evidence {
+    /// The evidence of `assertion` in `transcript` (the transcript as JSON).
+    fn of(assertion: &AssertionResult, transcript: &serde_json::Value) -> Evidence {
+        let actual = actual_value(&assertion.path, transcript).map(|v| {
+            let text = v.to_string();
+            if text.len() > MAX_ACTUAL_CHARS {
+                serde_json::Value::String(shorten(&text, MAX_ACTUAL_CHARS).into_owned())
+            } else {
+                v
+            }
+        });
+        Evidence {
+            assertion: assertion.clone(),
+            actual,
+        }
+    }
 }
 
 /// What the target declared, as the result reports it.
@@ -106,7 +141,19 @@ impl RequirementResult {
             scenario: req.scenario.clone(),
             outcome: run.report.outcome,
             not_checked: None,
-            evidence: run.report.assertions.clone(),
+            evidence: {
+                let transcript = run
+                    .report
+                    .transcript
+                    .as_ref()
+                    .and_then(|t| serde_json::to_value(t).ok())
+                    .unwrap_or_default();
+                run.report
+                    .assertions
+                    .iter()
+                    .map(|a| Evidence::of(a, &transcript))
+                    .collect()
+            },
             error: run.report.error.clone(),
         }
     }

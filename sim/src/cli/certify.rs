@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::capture::CaptureArgs;
 use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
@@ -22,6 +23,9 @@ pub struct CertifyArgs {
     /// Reports: `--json` writes the certification result document.
     #[command(flatten)]
     pub reports: ReportArgs,
+    /// The capture file.
+    #[command(flatten)]
+    pub capture: CaptureArgs,
 }
 
 /// Runs `callsim certify`.
@@ -40,11 +44,15 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             return EXIT_ERROR;
         }
     };
-    if let Target::External(t) = &target
-        && !quiet
-    {
-        for line in external_instructions(t) {
-            println!("{line}");
+    if let Target::External(t) = &target {
+        if !quiet {
+            for line in external_instructions(t) {
+                println!("{line}");
+            }
+        }
+        // Every pack names this tenant first (docs/certification.md).
+        if let Err(code) = super::preflight::check(t, "cert-clinic", quiet) {
+            return code;
         }
     }
     println!(
@@ -57,10 +65,18 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
     if !quiet {
         println!("{}", declared_line(&target.declarations()));
     }
+    let capture = match args.capture.open() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let opts = RunOptions {
         target,
         seed: None,
         wall_limit: Duration::from_secs(args.target.wall_limit),
+        capture: capture.capture.clone(),
     };
     let (result, runs) = certify(&pack, &opts, |req, run| {
         // The scenario of a requirement is named after the requirement id, so the usual
@@ -84,6 +100,15 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         }
         println!("      {}{optional}", req.title);
     });
+    drop(opts);
+    match capture.finish() {
+        Ok(Some(line)) if !quiet => println!("{line}"),
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    }
     let mut reports = args.reports.clone();
     let json = reports.json.take();
     let report = as_run_report(&result, &runs);

@@ -2,9 +2,11 @@
 //!
 //! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
+pub mod capture;
 pub mod certify;
 pub mod detect;
 pub mod output;
+mod preflight;
 pub mod run;
 pub mod serve_ai;
 mod timings;

@@ -193,6 +193,9 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
     {
         lines.extend(bounded_lines(err, "      "));
     }
+    if r.outcome == Outcome::Failed {
+        lines.extend(cause_lines(run));
+    }
     for a in r.assertions.iter().filter(|a| !a.passed) {
         lines.extend(failure_lines(a));
     }
@@ -209,6 +212,15 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
         lines.extend(mixup_lines(run));
     }
     lines
+}
+
+/// The root cause of each call that went wrong, first in words, before the assertions that
+/// only show its consequences.
+fn cause_lines(run: &ScenarioRun) -> Vec<String> {
+    run.diagnoses
+        .iter()
+        .flat_map(|d| bounded_lines(&format!("cause: {d}"), "      "))
+        .collect()
 }
 
 /// One line per call that got the other direction's prompt: the seed bug, named plainly.
@@ -265,7 +277,25 @@ mod tests {
             wall: Duration::from_millis(10),
             failure: None,
             cost: crate::suite::RunCost::default(),
+            diagnoses: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_failed_scenario_prints_its_causes_before_its_assertions() {
+        let mut run = failed_run(
+            vec![assertion("equals 1".into(), "actual: null".into())],
+            None,
+        );
+        run.diagnoses = vec!["call `caller`: HTTP retrieval failure (Twilio 11200)".into()];
+        let lines = scenario_lines(&run, true);
+        let cause = lines
+            .iter()
+            .position(|l| l.contains("cause: call `caller`"));
+        let assertion = lines
+            .iter()
+            .position(|l| l.contains("calls.caller.instructions"));
+        assert!(cause.is_some() && cause < assertion, "{lines:#?}");
     }
 
     fn assertion(expected: String, message: String) -> AssertionResult {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use super::capture::CaptureArgs;
 use super::output::{InOrder, Progress, scenario_lines, summary_line};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 use crate::partition::Partition;
@@ -101,6 +102,9 @@ pub struct RunArgs {
     /// Reports.
     #[command(flatten)]
     pub reports: ReportArgs,
+    /// The capture file.
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// Override every scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -199,10 +203,7 @@ pub fn external_instructions(t: &ExternalTarget) -> Vec<String> {
             t.endpoints.base_url
         ),
         "configure it with:".into(),
-        format!(
-            "  realtime URL      ws://{}/v1/realtime?model=gpt-realtime",
-            t.ai_listen
-        ),
+        format!("  realtime URL      {}", t.realtime_url()),
         format!("  Twilio API base   http://{}", t.twilio_listen),
         format!("  Twilio account    {}", t.endpoints.account_sid),
         format!("  Twilio auth token {}", t.endpoints.auth_token),
@@ -379,20 +380,40 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
                     println!("{line}");
                 }
             }
+            if let Err(code) = super::preflight::check(t, &first_tenant(&files), quiet) {
+                return code;
+            }
             1
         }
         Target::InProcess { .. } => args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         }),
     };
+    let capture = match args.capture.open() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let opts = RunOptions {
         target: target.clone(),
         seed: args.seed,
         wall_limit: Duration::from_secs(args.target.wall_limit),
+        capture: capture.capture.clone(),
     };
     let progress = Progress::new(files.len(), quiet);
     let runs = run_files(&files, &opts, jobs, args.repeat, &progress, quiet);
     progress.done();
+    drop(opts);
+    match capture.finish() {
+        Ok(Some(line)) if !quiet => println!("{line}"),
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    }
     let report = RunReport {
         callsim_version: env!("CARGO_PKG_VERSION").to_string(),
         target: target.describe(),
@@ -424,6 +445,16 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
     }
     println!("{}", summary_line(passed, failed + errors, skipped));
     exit_code(&report)
+}
+
+/// The first tenant of the first scenario that loads: the preflight's probe names it where the
+/// webhook path has `{tenant}`.
+fn first_tenant(files: &[ScenarioFile]) -> String {
+    files
+        .iter()
+        .find_map(|f| crate::suite::load_plan(f).ok())
+        .and_then(|plan| plan.tenants.keys().next().cloned())
+        .unwrap_or_else(|| "preflight".to_owned())
 }
 
 /// `callsim merge-reports`.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::capture::Capture;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 
@@ -67,6 +68,8 @@ pub struct MockConfig {
     /// How long a Live session lives without input audio before it closes `expired` (about
     /// 31 s observed).
     pub live_idle_expiry: Duration,
+    /// Where every message on the AI sockets is captured (off by default).
+    pub capture: Capture,
 }
 
 /// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
@@ -91,6 +94,7 @@ impl MockConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retention: Retention::full(),
             live_idle_expiry: Duration::from_secs(31),
+            capture: Capture::off(),
         }
     }
 }

@@ -248,7 +248,14 @@ pub struct SessionRecord {
     /// .append`), in arrival order; always empty for Realtime sessions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub appends: Vec<AppendRecord>,
+    /// The `session` object of the first `session.update`, exactly as received (voice, turn
+    /// detection, model…), when it is at most [`MAX_FIRST_CONFIG_BYTES`] long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_config: Option<serde_json::Value>,
 }
+
+/// The largest first session configuration the ledger keeps (a prompt of a few pages fits).
+pub(crate) const MAX_FIRST_CONFIG_BYTES: usize = 256 * 1024;
 
 impl SessionRecord {
     /// Stores appended audio up to `retention.audio_cap_ms` of the current input format.

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use super::config::{Dialect, MockConfig};
 use super::live::{LiveContext, serve_live_session};
 use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
+use crate::capture::{Direction, Socket, Tap};
 use crate::net::NetListener;
 
 /// How long to wait for the client's close reply after the server closed.
@@ -150,7 +151,7 @@ async fn live_upgrade(
         index: state.next_index.fetch_add(1, Ordering::SeqCst),
     };
     let transport_limit = transport_limit(state.config.max_message_bytes);
-    ws.read_buffer_size(8 * 1024)
+    ws.read_buffer_size(crate::net::WS_READ_BUFFER)
         .max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .on_upgrade(move |socket| serve_socket(socket, Served::Live(ctx)))
@@ -160,6 +161,17 @@ async fn live_upgrade(
 enum Served {
     Realtime(SessionContext),
     Live(LiveContext),
+}
+
+impl Served {
+    /// Where this socket's messages are captured, named after the session's index.
+    fn tap(&self) -> Tap {
+        let (config, index) = match self {
+            Served::Realtime(ctx) => (&ctx.config, ctx.index),
+            Served::Live(ctx) => (&ctx.config, ctx.index),
+        };
+        Tap::new(&config.capture, Socket::Ai, &format!("ai-{index}"))
+    }
 }
 
 /// The size at which the WebSocket layer itself refuses a message.
@@ -196,14 +208,19 @@ fn transport_error(err: axum::Error) -> SessionInput {
 /// Adapts a WebSocket to the session's input and output types.
 async fn serve_socket(socket: WebSocket, served: Served) {
     let (tx, rx) = socket.split();
+    let tap = served.tap();
+    let sent_tap = tap.clone();
     let dropped = Arc::new(AtomicBool::new(false));
     let drop_flag = Arc::clone(&dropped);
     let sink = futures_util::sink::unfold(tx, move |mut tx, output: SessionOutput| {
         let drop_flag = Arc::clone(&drop_flag);
+        let tap = sent_tap.clone();
         async move {
             match output {
                 SessionOutput::Event(event) => {
-                    tx.send(Message::Text(event.to_string().into())).await?
+                    let text = event.to_string();
+                    tap.text(Direction::ToServer, &text);
+                    tx.send(Message::Text(text.into())).await?
                 }
                 SessionOutput::Close { code, reason } => {
                     tx.send(Message::Close(Some(CloseFrame {
@@ -222,14 +239,11 @@ async fn serve_socket(socket: WebSocket, served: Served) {
             Ok(tx)
         }
     });
-    let stream = rx.filter_map(|message| async move {
-        match message {
-            Ok(Message::Text(text)) => Some(SessionInput::Text(text.to_string())),
-            Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
-            Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
-            Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            Err(err) => Some(transport_error(err)),
+    let stream = rx.filter_map(move |message| {
+        if let Ok(Message::Text(text)) = &message {
+            tap.text(Direction::FromServer, text.as_str());
         }
+        async move { session_input(message) }
     });
     let mut sink = pin!(sink);
     let mut stream = pin!(stream);
@@ -258,5 +272,16 @@ async fn serve_socket(socket: WebSocket, served: Served) {
             }
         })
         .await;
+    }
+}
+
+/// One WebSocket message as the session's input (`None` for pings and pongs).
+fn session_input(message: Result<Message, axum::Error>) -> Option<SessionInput> {
+    match message {
+        Ok(Message::Text(text)) => Some(SessionInput::Text(text.to_string())),
+        Ok(Message::Binary(bytes)) => Some(SessionInput::Binary(bytes.to_vec())),
+        Ok(Message::Close(frame)) => Some(SessionInput::Close(frame.map(|f| f.code))),
+        Ok(Message::Ping(_) | Message::Pong(_)) => None,
+        Err(err) => Some(transport_error(err)),
     }
 }

@@ -53,7 +53,14 @@ impl Session {
         };
         let (input, output) = (record.input_format.clone(), record.output_format.clone());
         let retention = self.cfg.retention;
+        let first_config = event
+            .get("session")
+            .filter(|c| c.to_string().len() <= super::ledger::MAX_FIRST_CONFIG_BYTES)
+            .cloned();
         self.record(|s| {
+            if s.first_config.is_none() {
+                s.first_config = first_config;
+            }
             s.push_update(record, &retention);
             s.input_format = input;
             s.output_format = output;

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::error::HarnessError;
 use super::wiring::{callee_for, script_for};
+use crate::capture::Capture;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::net::{NetListener, Network};
@@ -52,9 +53,11 @@ pub(crate) fn start_mock_ai(
     ids: &IdGen,
     ledger: &Ledger,
     shutdown: Shutdown,
+    capture: &Capture,
 ) -> JoinHandle<()> {
     let mut mock = MockConfig::new(clock, ids.fork("ai"));
     mock.ledger = ledger.clone();
+    mock.capture = capture.clone();
     mock.script = Arc::new(script_for(plan));
     mock.max_session = plan.ai.max_session;
     if let Some(pace) = plan.ai.audio_pace {

@@ -12,6 +12,7 @@ use super::cpu::CpuTime;
 use super::error::HarnessError;
 use super::runner::run_plan;
 use super::target::{Target, Transport};
+use crate::capture::Capture;
 use crate::scenario::plan::{ClockMode, Plan};
 
 /// Why guarded work produced no result.
@@ -160,11 +161,13 @@ pub fn execute(
     plan: &Plan,
     target: &Target,
     wall_limit: Duration,
+    capture: &Capture,
 ) -> Result<(RunArtifacts, CpuTime), ExecuteError> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     install_panic_hook();
     let plan_for_thread = plan.clone();
     let target = target.clone();
+    let capture = capture.clone();
     let thread = format!(
         "{SCENARIO_THREAD}{}-{}",
         NEXT.fetch_add(1, Ordering::Relaxed),
@@ -177,7 +180,7 @@ pub fn execute(
             .map_err(|e| ExecuteError::Runtime(e.to_string()))?;
         let (result, started) = rt.block_on(async {
             let started = tokio::time::Instant::now();
-            (run_plan(&plan_for_thread, &target).await, started)
+            (run_plan(&plan_for_thread, &target, &capture).await, started)
         });
         let mut art = result?;
         art.panics = take_panics(&name, started);

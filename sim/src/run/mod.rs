@@ -7,6 +7,8 @@
 //! - `fakes`: starting the mock AI, the fake Twilio REST API and the fault endpoint.
 //! - `in_process`: starting the reference server (the only file that names it).
 //! - `play`: provisioning, calls and tenant edits; `collect`: residual state and records.
+//! - `preflight`: before the first scenario against a server at a URL, the target, its webhook
+//!   route and its stream URL checked, so a misconfiguration is one line.
 //! - `runner`: the four stages in order; `guard`: the runtime and the wall-clock guard.
 //! - `artifacts`: what a run recorded; `error`: why a run could not happen; `cpu`: the CPU time
 //!   a scenario's thread used.
@@ -20,6 +22,7 @@ mod fakes;
 mod guard;
 mod in_process;
 mod play;
+mod preflight;
 mod runner;
 mod target;
 mod target_file;
@@ -31,6 +34,7 @@ pub use declarations::Declarations;
 pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
 pub use in_process::{ReferenceBug, reference_bugs};
+pub use preflight::{PreflightError, preflight};
 pub use runner::run_plan;
 pub use target::{
     AiDialect, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY,

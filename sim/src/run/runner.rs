@@ -20,6 +20,7 @@ use super::in_process::{FakePorts, start_reference_server};
 use super::play::play;
 use super::target::{Endpoints, Target};
 use super::wiring::FAULTS_PUBLIC_URL;
+use crate::capture::Capture;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::net::{FaultyLink, HttpClient, LinkFaults, NetListener, Network};
@@ -28,12 +29,17 @@ use crate::scenario::plan::{AiDialect, ClockMode, LinkFaultPlan, Plan, Prebuild}
 use crate::twilio::{TwilioEnv, UrlMap};
 
 /// Runs one scenario to completion and returns what was recorded.
-pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, HarnessError> {
+pub async fn run_plan(
+    plan: &Plan,
+    target: &Target,
+    capture: &Capture,
+) -> Result<RunArtifacts, HarnessError> {
     if plan.clock == ClockMode::Virtual && matches!(target, Target::External(_)) {
         // External servers cannot share our paused clock; the scenario runs in real time.
         tracing::debug!("external target: running `{}` in real time", plan.name);
     }
     let clock = SimClock::start_default();
+    let capture = capture.scoped(&plan.name, clock);
     let ids = IdGen::new(plan.seed);
     let network = Network::new(target.transport());
     let links = FaultyLinks::new(plan, target, clock, &ids)?;
@@ -49,7 +55,7 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
         rest_port,
         fault_port,
         tasks,
-    } = start_fakes(plan, target, &network, clock, &ids, &shutdown).await?;
+    } = start_fakes(plan, target, &network, clock, &ids, &shutdown, &capture).await?;
     servers.extend(tasks);
 
     // Stage 2: the target.
@@ -68,7 +74,9 @@ pub async fn run_plan(plan: &Plan, target: &Target) -> Result<RunArtifacts, Harn
     .await?;
     servers.extend(target_task);
     let twilio_network = links.twilio_network(&network, &endpoints)?;
-    let env = twilio_env(&endpoints, fault_port, clock, &ids).with_network(twilio_network);
+    let env = twilio_env(&endpoints, fault_port, clock, &ids)
+        .with_network(twilio_network)
+        .with_capture(capture);
     servers.push(start_rest_api(plan, rest_listener, &env, shutdown.clone()));
 
     // Stage 3: play.
@@ -132,6 +140,7 @@ async fn start_fakes(
     clock: SimClock,
     ids: &IdGen,
     shutdown: &Shutdown,
+    capture: &Capture,
 ) -> Result<StartedFakes, HarnessError> {
     let (ai_addr, twilio_addr) = match target {
         Target::InProcess { .. } => (loopback(), loopback()),
@@ -147,6 +156,7 @@ async fn start_fakes(
         ids,
         &ledger,
         shutdown.clone(),
+        capture,
     )];
     let rest_listener = bind(network, "the fake Twilio REST API", twilio_addr).await?;
     let rest_port = rest_listener.port();

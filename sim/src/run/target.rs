@@ -109,8 +109,9 @@ pub struct Endpoints {
     pub outbound_path: String,
     /// Path of the server's "place an outbound call" endpoint.
     pub place_call_path: String,
-    /// Path of the call status callback.
-    pub status_callback_path: String,
+    /// Path of the call status callback; `None` when the target asks for none (the default
+    /// for a server at a URL: Twilio sends callbacks only to numbers configured with one).
+    pub status_callback_path: Option<String>,
     /// Fixture API base URL (None: tenants are pre-provisioned).
     pub fixture_url: Option<String>,
     /// Fixture API bearer token.
@@ -121,6 +122,13 @@ pub struct Endpoints {
     pub auth_token: String,
     /// Public→actual URL prefix rewrites (`wss://calls.example` → `ws://127.0.0.1:8080`).
     pub rewrites: Vec<(String, String)>,
+}
+
+impl ExternalTarget {
+    /// The realtime URL the server must be configured with to reach the mock AI.
+    pub fn realtime_url(&self) -> String {
+        format!("ws://{}/v1/realtime?model=gpt-realtime", self.ai_listen)
+    }
 }
 
 /// A call server callsim did not start.

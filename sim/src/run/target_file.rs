@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use std::time::Duration;
 
+use crate::twilio::http::public_host;
+
 use super::declarations::{Declarations, MAX_PROMPT_FRESHNESS, MAX_SESSION_OPEN_WITHIN};
 use super::target::{DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Endpoints, ExternalTarget};
 use crate::scenario::ScenarioError;
@@ -176,6 +178,15 @@ fn endpoints_of(raw: &RawTargetFile, base_url: String) -> Endpoints {
     };
     rewrites.push((public_url.clone(), base_url.clone()));
     rewrites.push((ws(&public_url), ws(&base_url)));
+    // A server that writes its stream URL from the `Host` it was called with, or from where it
+    // listens, names `wss://` with the public host or its own host, port-less or not: both are
+    // dialled at the target without a rewrite entry.
+    for host in [public_host(&public_url), public_host(&base_url)]
+        .into_iter()
+        .flatten()
+    {
+        rewrites.push((format!("wss://{host}"), ws(&base_url)));
+    }
     let (fixture_url, fixture_token) = match &raw.fixtures {
         Some(f) => (
             Some(f.url.clone().unwrap_or_else(|| base_url.clone())),
@@ -207,11 +218,7 @@ fn endpoints_of(raw: &RawTargetFile, base_url: String) -> Endpoints {
             .place_call
             .clone()
             .unwrap_or_else(|| "/calls/outbound".into()),
-        status_callback_path: raw
-            .paths
-            .status_callback
-            .clone()
-            .unwrap_or_else(|| "/status/call".into()),
+        status_callback_path: raw.paths.status_callback.clone(),
         fixture_url,
         fixture_token,
         account_sid: twilio
@@ -310,5 +317,33 @@ mod tests {
             .expect_err("typo")
             .to_string();
         assert!(err.contains("outbond"), "{err}");
+    }
+
+    #[test]
+    fn a_wss_url_on_the_public_host_or_the_targets_host_is_dialled_at_the_target() {
+        let target = target_with("public_url: https://calls.example\n").expect("valid");
+        let map = target
+            .endpoints
+            .rewrites
+            .iter()
+            .fold(crate::twilio::UrlMap::new(), |m, (from, to)| {
+                m.with(from, to)
+            });
+        for public in [
+            "wss://calls.example/media-stream",
+            "wss://127.0.0.1:9/media-stream",
+        ] {
+            assert_eq!(
+                map.resolve(public),
+                "ws://127.0.0.1:9/media-stream",
+                "{public}"
+            );
+        }
+        assert_eq!(target.endpoints.status_callback_path, None);
+        let asked = target_with("paths: { status_callback: /status }\n").expect("valid");
+        assert_eq!(
+            asked.endpoints.status_callback_path.as_deref(),
+            Some("/status")
+        );
     }
 }

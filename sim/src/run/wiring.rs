@@ -70,15 +70,19 @@ pub(crate) fn inbound_spec(call: &CallPlan, endpoints: &Endpoints) -> twilio::Ca
         voice_url,
         voice_method: twilio::HttpMethod::Post,
         fallback_url,
-        status_callback: Some(twilio::StatusCallbackConfig {
-            url: format!("{}{}", endpoints.public_url, endpoints.status_callback_path),
-            method: twilio::HttpMethod::Post,
-            events: vec![
-                twilio::CallEvent::Initiated,
-                twilio::CallEvent::Ringing,
-                twilio::CallEvent::Answered,
-                twilio::CallEvent::Completed,
-            ],
+        // Like a Twilio number, a call has status callbacks only when the target asks for them
+        // (an external server that has no such route would answer 404 to every one).
+        status_callback: endpoints.status_callback_path.as_ref().map(|path| {
+            twilio::StatusCallbackConfig {
+                url: format!("{}{path}", endpoints.public_url),
+                method: twilio::HttpMethod::Post,
+                events: vec![
+                    twilio::CallEvent::Initiated,
+                    twilio::CallEvent::Ringing,
+                    twilio::CallEvent::Answered,
+                    twilio::CallEvent::Completed,
+                ],
+            }
         }),
         caller: caller_script(call),
         stream_connect_delay: call.connect_delay,

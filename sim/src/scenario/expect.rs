@@ -537,6 +537,19 @@ fn values_equal(expected: &Value, actual: &Value) -> bool {
     }
 }
 
+/// The value an assertion path selects in a transcript: the one value, or an object of every
+/// selected path and its value; `None` when the path is not an assertion path (an invariant's
+/// finding) or selects nothing.
+pub fn actual_value(path: &str, transcript: &Value) -> Option<Value> {
+    let segments = parse_path(path).ok()?;
+    let mut selected = select(transcript, &segments).ok()?;
+    match selected.len() {
+        0 => None,
+        1 => selected.pop().map(|(_, v)| v),
+        _ => Some(Value::Object(selected.into_iter().collect())),
+    }
+}
+
 /// Evaluates an expectation against a transcript.
 pub fn evaluate(exp: &Expectation, transcript: &Value) -> AssertionResult {
     let expected = exp

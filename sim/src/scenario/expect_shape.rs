@@ -251,6 +251,8 @@ fn sample_session() -> SessionSummary {
             prompt_source: String::new(),
             injected_at_ms: Some(0),
         }],
+        // Raw JSON as the server sent it: any path below it can exist.
+        config: Some(json!({ ANY_TREE: null })),
     }
 }
 

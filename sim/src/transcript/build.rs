@@ -207,6 +207,7 @@ fn session_summary(
                 injected_at_ms: a.injected_at_ms,
             })
             .collect(),
+        config: s.first_config.clone(),
     }
 }
 

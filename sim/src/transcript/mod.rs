@@ -6,11 +6,13 @@
 //! - `classify`: the prompt classifier, the seed bug's detector.
 //! - `build`: run artifacts → transcript.
 //! - `invariants`: the built-in checks every call must pass.
+//! - `diagnosis`: the root cause of each failed call, in words, with Twilio's error code.
 //! - `snapshot`: the typed view of a transcript that a snapshot pins.
 
 mod associate;
 mod build;
 mod classify;
+pub mod diagnosis;
 pub mod invariants;
 pub mod model;
 pub mod snapshot;

@@ -207,6 +207,11 @@ pub struct SessionSummary {
     /// The context appends of a Live session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub appends: Vec<AppendSummary>,
+    /// The first `session.update`'s `session` object as the server sent it (raw JSON), so a
+    /// scenario can assert e.g. `ai.sessions[0].config.audio.output.voice`. Snapshots leave it
+    /// out, so they stay as they were pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
 }
 
 /// One context append of a Live session, condensed.

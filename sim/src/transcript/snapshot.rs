@@ -37,7 +37,7 @@ pub struct SnapshotView<'a> {
 /// The prompt ledger without the per-response copies of the instructions.
 #[derive(Debug, Serialize)]
 struct AiView<'a> {
-    sessions: &'a [SessionSummary],
+    sessions: Vec<SessionSummary>,
     responses: Vec<ResponseView<'a>>,
     open_sessions: usize,
 }
@@ -109,7 +109,17 @@ pub fn snapshot_view<'a>(plan: &Plan, transcript: &'a Transcript) -> SnapshotVie
         tenant_changes: (prompts && !transcript.tenant_changes.is_empty())
             .then_some(transcript.tenant_changes.as_slice()),
         ai: prompts.then(|| AiView {
-            sessions: &transcript.ai.sessions,
+            // The raw configuration is for assertions and reports; the pinned snapshots predate
+            // it and stay byte-identical without it.
+            sessions: transcript
+                .ai
+                .sessions
+                .iter()
+                .map(|s| SessionSummary {
+                    config: None,
+                    ..s.clone()
+                })
+                .collect(),
             responses: transcript
                 .ai
                 .responses

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::capture::Capture;
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::net::{HttpClient, Network};
@@ -33,6 +34,8 @@ pub struct TwilioEnv {
     pub http: HttpClient,
     /// Where call records go.
     pub recorder: CallRecorder,
+    /// Where every request, upgrade and Media Streams message is captured (off by default).
+    pub capture: Capture,
 }
 
 impl TwilioEnv {
@@ -51,6 +54,7 @@ impl TwilioEnv {
             network: Network::Tcp,
             http: HttpClient::new(&Network::Tcp),
             recorder: CallRecorder::new(),
+            capture: Capture::off(),
         }
     }
 
@@ -59,6 +63,13 @@ impl TwilioEnv {
     pub fn with_network(mut self, network: Network) -> Self {
         self.http = HttpClient::new(&network);
         self.network = network;
+        self
+    }
+
+    /// Captures every request, upgrade and stream message into `capture`.
+    #[must_use]
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.capture = capture;
         self
     }
 

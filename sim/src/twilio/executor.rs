@@ -33,6 +33,7 @@ use super::status::{StreamCallbackTarget, StreamStatus, stream_status};
 use super::stream::{AfterStop, StreamEnd, StreamSetup, drive_stream, finish_close, open_stream};
 use super::twiml::{Gather, Prompt, StreamNoun, Twiml, Verb, check_stream_url, parse};
 use super::webhook::fetch_twiml;
+use crate::capture::{CapturedSink, CapturedStream, Socket, Tap};
 
 const SAY_MS_PER_CHAR: u64 = 60;
 const MAX_DOCUMENTS: usize = 100;
@@ -353,7 +354,12 @@ impl<'a> Executor<'a> {
             drop_at: ctx.faults.drop_stream_at,
             index,
         };
-        let (mut tx, mut rx) = ws.split();
+        let (tx, rx) = ws.split();
+        let tap = Tap::new(&ctx.env.capture, Socket::Twilio, &stream_sid);
+        let (mut tx, mut rx) = (
+            CapturedSink::new(tx, tap.clone()),
+            CapturedStream::new(rx, tap),
+        );
         let end = drive_stream(
             &mut tx,
             &mut rx,

@@ -5,9 +5,26 @@ use tokio::time::timeout;
 use super::env::TwilioEnv;
 use super::signature::sign;
 use super::spec::HttpMethod;
+use crate::capture::CaptureEvent;
 
 /// Twilio's webhook User-Agent.
 pub const USER_AGENT: &str = "TwilioProxy/1.1";
+
+/// The region Twilio's webhooks say they come from (`X-Home-Region`); `us1` is the default
+/// region of every account.
+pub const HOME_REGION: &str = "us1";
+
+/// The `Host` header Twilio sends for `url`: the public URL's host (with its port when the URL
+/// names one), never the address callsim really dials, so a server behind a proxy that rebuilds
+/// the signed URL from `Host` sees what it would see in production.
+pub fn public_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
 
 /// How the request is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +78,39 @@ pub fn with_query(url: &str, params: &[(String, String)]) -> String {
     format!("{url}{separator}{query}")
 }
 
+/// The headers of a Twilio webhook or callback, in the order Twilio sends them: `Host` is the
+/// public URL's, whatever address the request is really sent to.
+fn twilio_headers(
+    env: &TwilioEnv,
+    method: HttpMethod,
+    signed_url: &str,
+    body_params: &[(String, String)],
+    signing: Signing,
+    idempotency_token: &str,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut add = |name: &str, value: String| headers.push((name.to_owned(), value));
+    if let Some(host) = public_host(signed_url) {
+        add("Host", host);
+    }
+    if method == HttpMethod::Post {
+        add("Content-Type", "application/x-www-form-urlencoded".into());
+    }
+    add("User-Agent", USER_AGENT.into());
+    add("Accept", "*/*".into());
+    add("I-Twilio-Idempotency-Token", idempotency_token.into());
+    add("X-Home-Region", HOME_REGION.into());
+    let token = match signing {
+        Signing::Valid => Some(env.auth_token.clone()),
+        Signing::Wrong => Some(format!("{}-wrong", env.auth_token)),
+        Signing::Missing => None,
+    };
+    if let Some(token) = token {
+        add("X-Twilio-Signature", sign(&token, signed_url, body_params));
+    }
+    headers
+}
+
 /// Sends a request the way Twilio does: signed over the public URL, sent to the mapped URL,
 /// bounded by `env.webhook_timeout` in total.
 pub async fn send_signed(
@@ -77,38 +127,33 @@ pub async fn send_signed(
         HttpMethod::Post => (public_url.to_owned(), params),
     };
     let actual = env.url_map.resolve(&signed_url);
+    let headers = twilio_headers(
+        env,
+        method,
+        &signed_url,
+        body_params,
+        signing,
+        idempotency_token,
+    );
     let mut request = match method {
         HttpMethod::Get => env.http.get(&actual),
         HttpMethod::Post => {
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(body_params)
                 .finish();
-            env.http
-                .post(&actual)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
+            env.http.post(&actual).body(body)
         }
     };
-    request = request
-        .header("user-agent", USER_AGENT)
-        .header("accept", "*/*")
-        .header("I-Twilio-Idempotency-Token", idempotency_token);
-    match signing {
-        Signing::Valid => {
-            request = request.header(
-                "X-Twilio-Signature",
-                sign(&env.auth_token, &signed_url, body_params),
-            );
-        }
-        Signing::Wrong => {
-            let wrong_token = format!("{}-wrong", env.auth_token);
-            request = request.header(
-                "X-Twilio-Signature",
-                sign(&wrong_token, &signed_url, body_params),
-            );
-        }
-        Signing::Missing => {}
+    for (name, value) in &headers {
+        request = request.header(name, value);
     }
+    env.capture.record(&CaptureEvent::HttpRequest {
+        url: signed_url.clone(),
+        sent_to: actual.clone(),
+        method: method.as_str().to_owned(),
+        params: body_params.to_vec(),
+        headers,
+    });
     let exchange = async {
         let response = request
             .send()

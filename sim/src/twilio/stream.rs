@@ -546,6 +546,27 @@ pub async fn open_stream(
         let value = HeaderValue::from_str(&signature).map_err(|e| fail(None, e.to_string()))?;
         request.headers_mut().insert("X-Twilio-Signature", value);
     }
+    // Twilio's upgrade names the public host, whatever address callsim really dials.
+    if let Some(host) =
+        super::http::public_host(public_url).and_then(|h| HeaderValue::from_str(&h).ok())
+    {
+        request.headers_mut().insert("Host", host);
+    }
+    env.capture
+        .record(&crate::capture::CaptureEvent::WsUpgrade {
+            url: public_url.to_owned(),
+            sent_to: actual.clone(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        });
     match timeout(
         env.webhook_timeout,
         crate::net::ws_connect(

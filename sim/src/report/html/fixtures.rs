@@ -48,6 +48,7 @@ pub(super) fn session(
         audio_received_s: 58,
         dialect: None,
         appends: Vec::new(),
+        config: None,
     }
 }
 
