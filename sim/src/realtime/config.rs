@@ -7,7 +7,7 @@ use crate::clock::SimClock;
 use crate::ids::IdGen;
 
 use super::ledger::{Ledger, Retention};
-use super::script::Script;
+use super::script::{FirstAudioDelay, Script};
 
 /// What to do with connections that ask for the retired beta dialect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +64,9 @@ pub struct MockConfig {
     pub max_message_bytes: usize,
     /// How much of each session the ledger keeps.
     pub retention: Retention,
+    /// Thinking time before a response's first output (load tests give turn latency a known
+    /// floor with it); `None`, the default, starts every response at once.
+    pub first_audio: Option<FirstAudioDelay>,
 }
 
 /// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
@@ -86,6 +89,7 @@ impl MockConfig {
             model_default: "gpt-realtime".to_owned(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retention: Retention::full(),
+            first_audio: None,
         }
     }
 }

@@ -33,7 +33,7 @@ pub use ledger::{
     TruncateRecord, UpdateRecord, VadTurn,
 };
 pub use script::{
-    AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
+    AiFault, FirstAudioDelay, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
 };
 pub use server::{router, run};
 pub use session::{SessionContext, SessionInput, SessionOutput, serve_session};
