@@ -48,7 +48,11 @@ fn fifty_calls_against_the_reference_server_all_complete_with_caller_latencies()
     assert_eq!(report.steps.len(), 1);
     let total = &report.total;
     assert_eq!(total.counts.started, 50);
-    assert_eq!(total.counts.completed, 50, "failed: {:?}", total.counts.failed);
+    assert_eq!(
+        total.counts.completed, 50,
+        "failed: {:?}",
+        total.counts.failed
+    );
     assert!(total.counts.failed.is_empty());
     // Six seconds of 20 ms frames per call.
     assert_eq!(total.counts.frames_sent, 50 * 300);
@@ -56,11 +60,18 @@ fn fifty_calls_against_the_reference_server_all_complete_with_caller_latencies()
     for metric in ["webhook", "stream_connect", "first_audio", "frame_lateness"] {
         assert_eq!(
             total.latency_ms.get(metric).map(|s| s.count),
-            Some(if metric == "frame_lateness" { 50 * 300 } else { 50 }),
+            Some(if metric == "frame_lateness" {
+                50 * 300
+            } else {
+                50
+            }),
             "{metric}"
         );
     }
-    let turn = total.latency_ms.get("turn_latency").expect("turns measured");
+    let turn = total
+        .latency_ms
+        .get("turn_latency")
+        .expect("turns measured");
     assert!(turn.count >= 25, "{turn:?}");
     // The mock AI thinks 350–450 ms before it speaks: no reply can be heard sooner.
     assert!(turn.p50 >= 350.0, "{turn:?}");
@@ -125,9 +136,16 @@ fn two_calibration_shards_merge_into_one_report_with_summed_counts() {
     assert_eq!(merged.total.counts.started, 10, "5 calls per shard");
     assert_eq!(
         merged.total.counts.frames_sent,
-        shards.iter().map(|s| s.total.counts.frames_sent).sum::<u64>()
+        shards
+            .iter()
+            .map(|s| s.total.counts.frames_sent)
+            .sum::<u64>()
     );
-    assert_eq!(merged.total.generator.len(), 2, "each shard's health is kept");
+    assert_eq!(
+        merged.total.generator.len(),
+        2,
+        "each shard's health is kept"
+    );
 }
 
 /// A one-step report of `samples` (milliseconds of turn latency), as a shard writes it.

@@ -139,7 +139,13 @@ pub fn run(args: LoadArgs, quiet: bool) -> u8 {
             return EXIT_ERROR;
         }
     };
-    finish(&report, args.json.as_deref(), args.csv.as_deref(), args.html.as_deref(), quiet)
+    finish(
+        &report,
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.html.as_deref(),
+        quiet,
+    )
 }
 
 fn setup(args: &LoadArgs, quiet: bool) -> Result<LoadSetup, String> {
@@ -221,7 +227,9 @@ fn target(args: &LoadArgs) -> Result<TargetChoice, String> {
 
 fn plans(paths: &[String]) -> Result<Vec<(crate::scenario::Plan, u32)>, String> {
     if paths.is_empty() {
-        return Err("give at least one scenario file (e.g. scenarios/seed/both-prompts-set.yaml)".into());
+        return Err(
+            "give at least one scenario file (e.g. scenarios/seed/both-prompts-set.yaml)".into(),
+        );
     }
     let mut plans = Vec::new();
     for text in paths {
@@ -238,7 +246,10 @@ fn plans(paths: &[String]) -> Result<Vec<(crate::scenario::Plan, u32)>, String> 
 }
 
 fn serve_echo(addr: SocketAddr) -> u8 {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start a tokio runtime: {e}");
@@ -296,7 +307,11 @@ fn finish(
                 ),
                 (None, None) => println!("capacity: not even the baseline step meets the rule"),
             }
-            if c.capacity_calls.is_some() { EXIT_PASS } else { EXIT_FAIL }
+            if c.capacity_calls.is_some() {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            }
         }
         None if report.total.failed_pct < report.config.rule.max_failed_pct => EXIT_PASS,
         None => EXIT_FAIL,
@@ -305,14 +320,25 @@ fn finish(
 
 fn step_line(s: &crate::load::report::StepReport) -> String {
     let p = |name: &str| {
-        s.latency_ms
-            .get(name)
-            .map_or_else(|| "-".to_owned(), |x| format!("p50 {:.1} p95 {:.1} p99 {:.1} max {:.1}", x.p50, x.p95, x.p99, x.max))
+        s.latency_ms.get(name).map_or_else(
+            || "-".to_owned(),
+            |x| {
+                format!(
+                    "p50 {:.1} p95 {:.1} p99 {:.1} max {:.1}",
+                    x.p50, x.p95, x.p99, x.max
+                )
+            },
+        )
     };
     let cpu: Vec<String> = s
         .generator
         .iter()
-        .map(|g| format!("{:.2} ({:.3} ms/call-s)", g.cpu_share, g.cpu_ms_per_call_second))
+        .map(|g| {
+            format!(
+                "{:.2} ({:.3} ms/call-s)",
+                g.cpu_share, g.cpu_ms_per_call_second
+            )
+        })
         .collect();
     format!(
         "{}: started {} completed {} failed {:.2} % | turn ms {} | lateness ms {} | echo rtt ms {} | frames sent {} received {} | generator cpu {}",
@@ -363,7 +389,10 @@ pub fn merge(paths: &[PathBuf], json: Option<&Path>, html: Option<&Path>) -> u8 
     for path in paths {
         let parsed = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<LoadReport>(&t).map_err(|e| format!("not a callsim load report: {e}")));
+            .and_then(|t| {
+                serde_json::from_str::<LoadReport>(&t)
+                    .map_err(|e| format!("not a callsim load report: {e}"))
+            });
         match parsed {
             Ok(r) => reports.push(r),
             Err(e) => {

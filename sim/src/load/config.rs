@@ -173,7 +173,9 @@ mod tests {
     #[test]
     fn shard_shares_add_up_to_the_whole() {
         for total in [1u64, 7, 50, 101, 4000] {
-            let sum: u64 = (1..=3).map(|i| Shard { index: i, count: 3 }.share(total)).sum();
+            let sum: u64 = (1..=3)
+                .map(|i| Shard { index: i, count: 3 }.share(total))
+                .sum();
             assert_eq!(sum, total);
         }
         assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));

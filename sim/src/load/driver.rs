@@ -200,20 +200,25 @@ impl Call<'_> {
         frames: u64,
         mut stop: watch::Receiver<bool>,
     ) -> Result<Ended, FailCause> {
-        let t0 = Instant::now();
+        let mut due = Instant::now();
         let mut k = 0u64;
+        // One timer for the whole call, moved on after each frame (cheaper than a new one per
+        // wait with thousands of calls).
+        let timer = sleep_until(due);
+        tokio::pin!(timer);
         while k < frames {
             if *stop.borrow() {
                 return Ok(Ended::Stopped);
             }
-            let due = t0 + FRAME * u32::try_from(k).unwrap_or(u32::MAX);
             let mark_due = self.playout.next_mark_due();
             tokio::select! {
                 biased;
                 _ = stop.changed() => return Ok(Ended::Stopped),
-                () = sleep_until(due) => {
+                () = &mut timer => {
                     self.send_frame(k, due).await?;
                     k += 1;
+                    due += FRAME;
+                    timer.as_mut().reset(due);
                 }
                 () = sleep_opt(mark_due) => {
                     let played = self.playout.advance(Instant::now());
@@ -254,8 +259,8 @@ impl Call<'_> {
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), FailCause> {
-        let message =
-            parse_server_message(text, &self.ids.stream_sid).map_err(|_| FailCause::AssertionFailed)?;
+        let message = parse_server_message(text, &self.ids.stream_sid)
+            .map_err(|_| FailCause::AssertionFailed)?;
         let now = Instant::now();
         let played = match message {
             ServerMessage::Media { media, .. } => {
@@ -313,7 +318,9 @@ impl Call<'_> {
                 if let Some(i) = self.marks.iter().position(|(n, _)| *n == name)
                     && let Some((_, at)) = self.marks.remove(i)
                 {
-                    self.env.recorder.record(Metric::MarkRoundTrip, at.elapsed());
+                    self.env
+                        .recorder
+                        .record(Metric::MarkRoundTrip, at.elapsed());
                 }
                 let seq = self.next_seq();
                 let text = wire::mark(&self.ids, seq, &name);

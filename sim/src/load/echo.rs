@@ -86,18 +86,23 @@ pub async fn drive_echo(
     let t0 = Instant::now();
     let mut k = 0u64;
     let mut stopped = false;
+    let mut due = t0;
+    // One timer for the whole call, moved on after each frame (cheaper than a new one per wait).
+    let timer = sleep_until(due);
+    tokio::pin!(timer);
     while k < frames {
-        let due = t0 + FRAME * u32::try_from(k).unwrap_or(u32::MAX);
         tokio::select! {
             biased;
             _ = stop.changed() => { stopped = true; break; }
-            () = sleep_until(due) => {
+            () = &mut timer => {
                 let text = wire::media(&ids, k + 2, k + 1, &template.frame(k).payload);
                 let now = Instant::now();
                 recorder.frame_sent(now - due);
                 in_flight.push_back(now);
                 ws.send(send(text)).await.map_err(|_| FailCause::StreamClosed)?;
                 k += 1;
+                due += FRAME;
+                timer.as_mut().reset(due);
             }
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {

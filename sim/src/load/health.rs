@@ -139,7 +139,11 @@ mod tests {
         assert!((ok.cpu_ms_per_call_second - 5.0).abs() < 1e-9);
         let late = GeneratorHealth::judge(1, 6.0, 9.0, sec / 2, sec, 100.0, bounds);
         assert!(!late.healthy);
-        assert!(late.warning("step 2", bounds).unwrap().contains("bottleneck"));
+        assert!(
+            late.warning("step 2", bounds)
+                .unwrap()
+                .contains("bottleneck")
+        );
         let busy = GeneratorHealth::judge(1, 1.0, 2.0, sec, sec, 100.0, bounds);
         assert!(!busy.healthy);
     }

@@ -50,10 +50,18 @@ fn verdict(h: &mut String, report: &LoadReport) {
     };
     match (&c.withheld, c.capacity_calls) {
         (Some(why), _) => {
-            let _ = write!(h, "<p class=\"bad\" id=\"verdict\">No capacity verdict: {}</p>", escape(why));
+            let _ = write!(
+                h,
+                "<p class=\"bad\" id=\"verdict\">No capacity verdict: {}</p>",
+                escape(why)
+            );
         }
         (None, Some(calls)) => {
-            let _ = write!(h, "<p class=\"ok\" id=\"verdict\">Capacity: <strong>{calls}</strong> concurrent calls meet the rule (failed &lt; {} %, p95 turn latency ≤ {} × baseline)</p>", c.rule.max_failed_pct, c.rule.max_p95_ratio);
+            let _ = write!(
+                h,
+                "<p class=\"ok\" id=\"verdict\">Capacity: <strong>{calls}</strong> concurrent calls meet the rule (failed &lt; {} %, p95 turn latency ≤ {} × baseline)</p>",
+                c.rule.max_failed_pct, c.rule.max_p95_ratio
+            );
         }
         (None, None) => {
             h.push_str("<p class=\"bad\" id=\"verdict\">Capacity: not even the baseline step meets the rule</p>");
@@ -62,14 +70,33 @@ fn verdict(h: &mut String, report: &LoadReport) {
 }
 
 fn steps_table(h: &mut String, report: &LoadReport) {
-    h.push_str("<table><tr><th>step</th><th>calls</th><th>started</th><th>completed</th><th>failed %</th>");
-    for m in [Metric::Webhook, Metric::StreamConnect, Metric::FirstAudio, Metric::TurnLatency, Metric::BargeIn, Metric::MarkRoundTrip, Metric::FrameLateness, Metric::EchoRtt] {
+    h.push_str(
+        "<table><tr><th>step</th><th>calls</th><th>started</th><th>completed</th><th>failed %</th>",
+    );
+    for m in [
+        Metric::Webhook,
+        Metric::StreamConnect,
+        Metric::FirstAudio,
+        Metric::TurnLatency,
+        Metric::BargeIn,
+        Metric::MarkRoundTrip,
+        Metric::FrameLateness,
+        Metric::EchoRtt,
+    ] {
         let _ = write!(h, "<th>{} p50/p95/p99/max ms</th>", m.name());
     }
     h.push_str("<th>generator CPU share</th><th>meets rule</th></tr>");
     let rows = report.steps.iter().chain(std::iter::once(&report.total));
     for (i, s) in rows.enumerate() {
-        row(h, s, report.capacity.as_ref().and_then(|c| c.steps.get(i)).map(|j| (j.meets, j.reason.clone())));
+        row(
+            h,
+            s,
+            report
+                .capacity
+                .as_ref()
+                .and_then(|c| c.steps.get(i))
+                .map(|j| (j.meets, j.reason.clone())),
+        );
     }
     h.push_str("</table>");
 }
@@ -87,17 +114,30 @@ fn row(h: &mut String, s: &StepReport, judged: Option<(bool, Option<String>)>) {
     for m in Metric::ALL {
         match s.latency_ms.get(m.name()) {
             Some(x) => {
-                let _ = write!(h, "<td>{:.1}/{:.1}/{:.1}/{:.1}</td>", x.p50, x.p95, x.p99, x.max);
+                let _ = write!(
+                    h,
+                    "<td>{:.1}/{:.1}/{:.1}/{:.1}</td>",
+                    x.p50, x.p95, x.p99, x.max
+                );
             }
             None => h.push_str("<td>–</td>"),
         }
     }
-    let cpu = s.generator.iter().map(|g| format!("{:.2}", g.cpu_share)).collect::<Vec<_>>().join(", ");
+    let cpu = s
+        .generator
+        .iter()
+        .map(|g| format!("{:.2}", g.cpu_share))
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = write!(h, "<td>{}</td>", escape(&cpu));
     match judged {
         Some((true, _)) => h.push_str("<td class=\"ok\">yes</td></tr>"),
         Some((false, reason)) => {
-            let _ = write!(h, "<td class=\"bad\">no: {}</td></tr>", escape(&reason.unwrap_or_default()));
+            let _ = write!(
+                h,
+                "<td class=\"bad\">no: {}</td></tr>",
+                escape(&reason.unwrap_or_default())
+            );
         }
         None => h.push_str("<td></td></tr>"),
     }
@@ -106,7 +146,11 @@ fn row(h: &mut String, s: &StepReport, judged: Option<(bool, Option<String>)>) {
 /// Polylines of turn p50, turn p95 and lateness p99 per interval (shard 1's rows, or every
 /// row when there is one shard).
 fn over_time(report: &LoadReport) -> String {
-    let rows: Vec<_> = report.intervals.iter().filter(|r| r.shard == report.intervals.first().map_or(1, |f| f.shard)).collect();
+    let rows: Vec<_> = report
+        .intervals
+        .iter()
+        .filter(|r| r.shard == report.intervals.first().map_or(1, |f| f.shard))
+        .collect();
     let mut svg = svg_open("latency-over-time");
     if rows.is_empty() {
         svg.push_str("<text x=\"50\" y=\"120\">no intervals</text></svg>");
@@ -114,11 +158,26 @@ fn over_time(report: &LoadReport) -> String {
     }
     let t_max = rows.iter().map(|r| r.t_s).fold(1.0, f64::max);
     let series: [(&str, &str, Vec<f64>); 3] = [
-        ("turn p50", "#2563eb", rows.iter().map(|r| r.turn_p50_ms).collect()),
-        ("turn p95", "#b42318", rows.iter().map(|r| r.turn_p95_ms).collect()),
-        ("lateness p99", "#1a7f37", rows.iter().map(|r| r.lateness_p99_ms).collect()),
+        (
+            "turn p50",
+            "#2563eb",
+            rows.iter().map(|r| r.turn_p50_ms).collect(),
+        ),
+        (
+            "turn p95",
+            "#b42318",
+            rows.iter().map(|r| r.turn_p95_ms).collect(),
+        ),
+        (
+            "lateness p99",
+            "#1a7f37",
+            rows.iter().map(|r| r.lateness_p99_ms).collect(),
+        ),
     ];
-    let y_max = series.iter().flat_map(|s| s.2.iter().copied()).fold(1.0, f64::max);
+    let y_max = series
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .fold(1.0, f64::max);
     axes(&mut svg, t_max, "s", y_max, "ms");
     for (i, (name, colour, values)) in series.iter().enumerate() {
         let points: Vec<String> = rows
@@ -126,8 +185,17 @@ fn over_time(report: &LoadReport) -> String {
             .zip(values)
             .map(|(r, v)| format!("{:.1},{:.1}", x_of(r.t_s, t_max), y_of(*v, y_max)))
             .collect();
-        let _ = write!(svg, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>", points.join(" "));
-        let _ = write!(svg, "<text x=\"{}\" y=\"{}\" fill=\"{colour}\" font-size=\"11\">{name}</text>", WIDTH - 110.0, 14.0 + 13.0 * i as f64);
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{name}</title></polyline>",
+            points.join(" ")
+        );
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" fill=\"{colour}\" font-size=\"11\">{name}</text>",
+            WIDTH - 110.0,
+            14.0 + 13.0 * i as f64
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -136,7 +204,11 @@ fn over_time(report: &LoadReport) -> String {
 /// Bars of the turn latency histogram, 40 equal-width buckets from 0 to the maximum.
 fn histogram(total: &StepReport) -> String {
     let mut svg = svg_open("turn-latency-histogram");
-    let Some(h) = total.histograms.get(Metric::TurnLatency.name()).and_then(|t| decode(t).ok()) else {
+    let Some(h) = total
+        .histograms
+        .get(Metric::TurnLatency.name())
+        .and_then(|t| decode(t).ok())
+    else {
         svg.push_str("<text x=\"50\" y=\"120\">no turn latency measured</text></svg>");
         return svg;
     };
@@ -168,7 +240,9 @@ fn histogram(total: &StepReport) -> String {
 }
 
 fn svg_open(id: &str) -> String {
-    format!("<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\">")
+    format!(
+        "<svg id=\"{id}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\">"
+    )
 }
 
 fn axes(svg: &mut String, x_max: f64, x_unit: &str, y_max: f64, y_unit: &str) {

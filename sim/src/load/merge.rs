@@ -27,7 +27,10 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, MergeError> {
     let first = reports.first().ok_or(MergeError::Empty)?;
     for (i, r) in reports.iter().enumerate().skip(1) {
         let reason = if r.config.shape != first.config.shape {
-            Some(format!("shape `{}` vs `{}`", r.config.shape, first.config.shape))
+            Some(format!(
+                "shape `{}` vs `{}`",
+                r.config.shape, first.config.shape
+            ))
         } else if r.steps.len() != first.steps.len() {
             Some(format!("{} steps vs {}", r.steps.len(), first.steps.len()))
         } else if r.mode != first.mode {
@@ -77,5 +80,7 @@ fn merge_steps(label: String, parts: &[&StepReport]) -> Result<StepReport, Merge
     let target = parts.iter().map(|p| p.target_calls).sum();
     let duration = parts.iter().map(|p| p.duration_s).fold(0.0, f64::max);
     let generator = parts.iter().flat_map(|p| p.generator.clone()).collect();
-    Ok(StepReport::new(label, target, duration, &metrics, generator))
+    Ok(StepReport::new(
+        label, target, duration, &metrics, generator,
+    ))
 }

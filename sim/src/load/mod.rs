@@ -101,19 +101,14 @@ pub fn run(setup: LoadSetup) -> Result<LoadReport, LoadError> {
     setup.config.validate().map_err(LoadError::Input)?;
     let (side, templates, driver, labels) = match &setup.work {
         Work::Calls { target, plans, ai } => {
-            let side = target::start_calls(
-                target,
-                *ai,
-                plans,
-                setup.config.seed,
-                setup.target_cpu,
-            )?;
+            let side =
+                target::start_calls(target, *ai, plans, setup.config.seed, setup.target_cpu)?;
             let endpoints = side
                 .endpoints
                 .clone()
                 .ok_or_else(|| LoadError::Harness("the target has no endpoints".into()))?;
-            let templates = Templates::new(plans, &endpoints, setup.config.seed)
-                .map_err(LoadError::Input)?;
+            let templates =
+                Templates::new(plans, &endpoints, setup.config.seed).map_err(LoadError::Input)?;
             let labels = templates.labels();
             let env = call_env(endpoints, setup.config.seed);
             (side, templates, Driver::Calls(Arc::new(env)), labels)
@@ -121,7 +116,12 @@ pub fn run(setup: LoadSetup) -> Result<LoadReport, LoadError> {
         Work::Calibrate { url } => {
             let side = target::start_echo(url.clone(), setup.target_cpu)?;
             let url = side.echo_url.clone().unwrap_or_default();
-            (side, calibration_templates(), Driver::Echo(url), vec!["calibrate/echo".into()])
+            (
+                side,
+                calibration_templates(),
+                Driver::Echo(url),
+                vec!["calibrate/echo".into()],
+            )
         }
     };
     let description = side.description.clone();
@@ -223,7 +223,11 @@ fn report(
         Shape::Fixed { calls } => format!("fixed {calls}"),
         Shape::Ladder { steps, step } => format!(
             "ladder {} x {}s",
-            steps.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+            steps
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
             step.as_secs_f64()
         ),
     };

@@ -26,7 +26,9 @@ impl Recorder {
 
     fn lock(&self) -> MutexGuard<'_, Live> {
         // A panicking call leaves plain counters behind, which stay meaningful.
-        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Records one latency.

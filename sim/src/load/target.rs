@@ -172,7 +172,9 @@ pub fn start_echo(url: Option<String>, cpu: Option<usize>) -> Result<TargetSide,
             let addr = rt.block_on(async {
                 let listener = echo::bind_echo(SocketAddr::from(([127, 0, 0, 1], 0)))
                     .await
-                    .map_err(|e| LoadError::Harness(format!("cannot start the echo target: {e}")))?;
+                    .map_err(|e| {
+                        LoadError::Harness(format!("cannot start the echo target: {e}"))
+                    })?;
                 let addr = listener
                     .local_addr()
                     .map_err(|e| LoadError::Harness(e.to_string()))?;

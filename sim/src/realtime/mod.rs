@@ -33,7 +33,8 @@ pub use ledger::{
     TruncateRecord, UpdateRecord, VadTurn,
 };
 pub use script::{
-    AiFault, FirstAudioDelay, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
+    AiFault, AiFaultKind, FirstAudioDelay, InjectedError, Reply, ReplyAudio, ResponseFailure,
+    Script, ToolCall,
 };
 pub use server::{router, run};
 pub use session::{SessionContext, SessionInput, SessionOutput, serve_session};

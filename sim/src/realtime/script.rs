@@ -235,7 +235,10 @@ mod tests {
             seed: 7,
         };
         let samples: Vec<Duration> = (0..200).map(|i| d.sample(&format!("resp_{i}"))).collect();
-        assert!(samples.iter().all(|s| (350..=450).contains(&s.as_millis())), "{samples:?}");
+        assert!(
+            samples.iter().all(|s| (350..=450).contains(&s.as_millis())),
+            "{samples:?}"
+        );
         assert_eq!(d.sample("resp_3"), d.sample("resp_3"));
         let distinct: std::collections::BTreeSet<_> = samples.iter().collect();
         assert!(distinct.len() > 50, "the jitter spreads the delays");

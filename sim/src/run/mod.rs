@@ -32,9 +32,9 @@ pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
 pub use in_process::{ReferenceBug, reference_bugs, start_reference_over_tcp};
 pub use play::provision_tenants;
-pub(crate) use wiring::caller_script;
 pub use runner::run_plan;
 pub use target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
     ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
 };
+pub(crate) use wiring::caller_script;
