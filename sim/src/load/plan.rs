@@ -202,6 +202,12 @@ impl Templates {
         Arc::clone(&self.entries[0].0)
     }
 
+    /// Frames of the longest template (a call's length without `--hold`).
+    pub fn longest_frames(&self) -> u32 {
+        let longest = self.entries.iter().map(|(t, _)| t.frames.len()).max();
+        u32::try_from(longest.unwrap_or(0)).unwrap_or(u32::MAX)
+    }
+
     /// The labels, for the report.
     pub fn labels(&self) -> Vec<String> {
         self.entries.iter().map(|(t, _)| t.label.clone()).collect()

@@ -165,14 +165,18 @@ impl Loop<'_> {
         }
     }
 
-    /// A fixed shape is done when no call may start and none is active, or the drain bound
-    /// has passed since the last call was allowed to start.
+    /// A fixed shape is done when no call may start and none is active, or when the last call
+    /// started has had its full length and the drain bound on top.
     fn fixed_done(&mut self, now: Instant) -> bool {
         if self.may_start(now) {
             return false;
         }
         let since = *self.no_more_since.get_or_insert(now);
-        self.active.load(Ordering::Relaxed) == 0 || now >= since + self.cfg.drain
+        let longest = self
+            .cfg
+            .hold
+            .unwrap_or_else(|| FRAME * self.templates.longest_frames());
+        self.active.load(Ordering::Relaxed) == 0 || now >= since + longest + self.cfg.drain
     }
 
     fn start_call(&mut self) {

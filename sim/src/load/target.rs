@@ -83,7 +83,8 @@ pub fn start_calls(
     seed: u64,
     cpu: Option<usize>,
 ) -> Result<TargetSide, LoadError> {
-    let rt = runtime(cpu, 1)?;
+    // Unpinned, two workers let the server and the mock AI use a second core when there is one.
+    let rt = runtime(cpu, if cpu.is_some() { 1 } else { 2 })?;
     let (stop, stop_rx) = watch::channel(false);
     let endpoints = rt.block_on(async {
         let ai_addr = match choice {
