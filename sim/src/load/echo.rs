@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::driver::FRAME;
 use super::metrics::{FailCause, Metric};
@@ -30,8 +31,8 @@ pub async fn serve_echo(listener: TcpListener, mut stop: watch::Receiver<bool>) 
                 let Ok((socket, _)) = accepted else { continue };
                 let _ = socket.set_nodelay(true);
                 tokio::spawn(async move {
-                    let Ok(Ok(mut ws)) =
-                        tokio::time::timeout(HANDSHAKE_LIMIT, tokio_tungstenite::accept_async(socket)).await
+                    let accept = tokio_tungstenite::accept_async_with_config(socket, Some(small_buffers()));
+                    let Ok(Ok(mut ws)) = tokio::time::timeout(HANDSHAKE_LIMIT, accept).await
                     else {
                         return;
                     };
@@ -44,6 +45,12 @@ pub async fn serve_echo(listener: TcpListener, mut stop: watch::Receiver<bool>) 
             }
         }
     }
+}
+
+/// Messages are a few hundred bytes; tungstenite allocates its whole read buffer per socket, so
+/// its 128 KiB default would cost more memory per call than everything else together.
+fn small_buffers() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(8 * 1024)
 }
 
 /// Binds the echo target.
@@ -62,13 +69,11 @@ pub async fn drive_echo(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), FailCause> {
     let dial = Instant::now();
-    let (mut ws, _) = tokio::time::timeout(HANDSHAKE_LIMIT, tokio_tungstenite::connect_async(url))
+    let connect = tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true);
+    let (mut ws, _) = tokio::time::timeout(HANDSHAKE_LIMIT, connect)
         .await
         .map_err(|_| FailCause::StreamRefused)?
         .map_err(|_| FailCause::StreamRefused)?;
-    if let tokio_tungstenite::MaybeTlsStream::Plain(s) = ws.get_ref() {
-        let _ = s.set_nodelay(true);
-    }
     recorder.record(Metric::StreamConnect, dial.elapsed());
     let ids = StreamIds {
         account_sid: format!("AC{:032x}", 0),
