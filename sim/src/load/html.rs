@@ -180,9 +180,11 @@ fn over_time(report: &LoadReport) -> String {
         .fold(1.0, f64::max);
     axes(&mut svg, t_max, "s", y_max, "ms");
     for (i, (name, colour, values)) in series.iter().enumerate() {
+        // An interval without a sample has no point (a latency of 0 would be a lie).
         let points: Vec<String> = rows
             .iter()
             .zip(values)
+            .filter(|(_, v)| **v > 0.0)
             .map(|(r, v)| format!("{:.1},{:.1}", x_of(r.t_s, t_max), y_of(*v, y_max)))
             .collect();
         let _ = write!(
@@ -201,7 +203,7 @@ fn over_time(report: &LoadReport) -> String {
     svg
 }
 
-/// Bars of the turn latency histogram, 40 equal-width buckets from 0 to the maximum.
+/// Bars of the turn latency histogram, 40 equal-width buckets from the minimum to the maximum.
 fn histogram(total: &StepReport) -> String {
     let mut svg = svg_open("turn-latency-histogram");
     let Some(h) = total
@@ -213,15 +215,22 @@ fn histogram(total: &StepReport) -> String {
         return svg;
     };
     let buckets = 40u64;
-    let max_us = h.max().max(1);
-    let width_us = max_us.div_ceil(buckets).max(1);
+    let min_us = h.min();
+    let max_us = h.max().max(min_us + 1);
+    let width_us = (max_us - min_us).div_ceil(buckets).max(1);
     let mut counts = vec![0u64; usize::try_from(buckets).unwrap_or(40)];
     for v in h.iter_recorded() {
-        let b = (v.value_iterated_to() / width_us).min(buckets - 1);
+        let b = (v.value_iterated_to().saturating_sub(min_us) / width_us).min(buckets - 1);
         counts[usize::try_from(b).unwrap_or(0)] += v.count_at_value();
     }
     let c_max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     axes(&mut svg, max_us as f64 / 1000.0, "ms", c_max, "calls");
+    let _ = write!(
+        svg,
+        "<text x=\"{PAD}\" y=\"{:.1}\" font-size=\"11\">{:.1} ms</text>",
+        HEIGHT - PAD + 14.0,
+        min_us as f64 / 1000.0
+    );
     let bar = (WIDTH - 2.0 * PAD) / buckets as f64;
     for (i, c) in counts.iter().enumerate() {
         let y = y_of(*c as f64, c_max);
@@ -231,8 +240,8 @@ fn histogram(total: &StepReport) -> String {
             PAD + bar * i as f64,
             (bar - 1.0).max(0.5),
             HEIGHT - PAD - y,
-            (i as u64 * width_us) as f64 / 1000.0,
-            ((i as u64 + 1) * width_us) as f64 / 1000.0
+            (min_us + i as u64 * width_us) as f64 / 1000.0,
+            (min_us + (i as u64 + 1) * width_us) as f64 / 1000.0
         );
     }
     svg.push_str("</svg>");
