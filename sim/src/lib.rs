@@ -29,6 +29,7 @@ pub mod cli;
 pub mod clock;
 pub mod detect;
 pub mod ids;
+pub mod load;
 pub mod net;
 pub mod partition;
 pub mod realtime;

@@ -1,10 +1,11 @@
-//! The `callsim` command line: `run`, `certify`, `detect`, `serve-ai` and `merge-reports`.
+//! The `callsim` command line: `run`, `certify`, `detect`, `serve-ai`, `load` and `merge-reports`.
 //!
 //! Exit codes: 0 every scenario passed, 1 a scenario failed, 2 bad input or a harness error.
 
 pub mod capture;
 pub mod certify;
 pub mod detect;
+pub mod load;
 pub mod output;
 mod preflight;
 pub mod run;
@@ -51,8 +52,10 @@ pub enum Command {
     Detect(detect::DetectArgs),
     /// Serve the mock OpenAI Realtime endpoint until interrupted.
     ServeAi(serve_ai::ServeAiArgs),
-    /// Merge the JSON reports of several shards into one.
+    /// Merge the JSON reports of several shards into one (run or load reports).
     MergeReports(run::MergeArgs),
+    /// Many concurrent real-time calls: latency a caller hears, capacity for a ladder.
+    Load(Box<load::LoadArgs>),
 }
 
 /// The log directive that silences the in-process reference server (its crate's log target).
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(*args, cli.quiet),
         Command::MergeReports(args) => run::merge(args),
         Command::Certify(args) => certify::run(*args, cli.quiet),
+        Command::Load(args) => load::run(*args, cli.quiet),
         Command::Detect(args) => detect::run(args, cli.quiet),
         Command::ServeAi(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -459,6 +459,17 @@ fn first_tenant(files: &[ScenarioFile]) -> String {
 
 /// `callsim merge-reports`.
 pub fn merge(args: MergeArgs) -> u8 {
+    let first = args
+        .reports
+        .first()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    if first.as_deref().is_some_and(super::load::is_load_report) {
+        return super::load::merge(
+            &args.reports,
+            args.out.json.as_deref(),
+            args.out.html.as_deref(),
+        );
+    }
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = match std::fs::read_to_string(path) {

@@ -8,7 +8,7 @@ use crate::clock::SimClock;
 use crate::ids::IdGen;
 
 use super::ledger::{Ledger, Retention};
-use super::script::Script;
+use super::script::{FirstAudioDelay, Script};
 
 /// What to do with connections that ask for the retired beta dialect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +70,9 @@ pub struct MockConfig {
     pub live_idle_expiry: Duration,
     /// Where every message on the AI sockets is captured (off by default).
     pub capture: Capture,
+    /// Thinking time before a response's first output (load tests give turn latency a known
+    /// floor with it); `None`, the default, starts every response at once.
+    pub first_audio: Option<FirstAudioDelay>,
 }
 
 /// The default [`MockConfig::max_message_bytes`]: room for the service's largest documented
@@ -95,6 +98,7 @@ impl MockConfig {
             retention: Retention::full(),
             live_idle_expiry: Duration::from_secs(31),
             capture: Capture::off(),
+            first_audio: None,
         }
     }
 }

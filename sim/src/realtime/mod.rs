@@ -39,7 +39,8 @@ pub use ledger::{
 };
 pub use live::{LiveContext, serve_live_session};
 pub use script::{
-    AiFault, AiFaultKind, InjectedError, Reply, ReplyAudio, ResponseFailure, Script, ToolCall,
+    AiFault, AiFaultKind, FirstAudioDelay, InjectedError, Reply, ReplyAudio, ResponseFailure,
+    Script, ToolCall,
 };
 pub use server::{router, run};
 pub use session::{SessionContext, SessionInput, SessionOutput, serve_session};

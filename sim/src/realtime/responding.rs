@@ -191,7 +191,10 @@ impl Session {
         };
         let retention = self.cfg.retention;
         self.record(|s| s.push_response(record, &retention));
-        let response = ActiveResponse::new(params, reply, Instant::now(), self.audio_pos_ms());
+        let mut response = ActiveResponse::new(params, reply, Instant::now(), self.audio_pos_ms());
+        if let Some(delay) = &self.cfg.first_audio {
+            response.next_at += delay.sample(&response.params.id);
+        }
         let created = response.object("in_progress", Value::Null, Value::Null);
         self.emit("response.created", json!({ "response": created }));
         if let Some(injected) = response.reply.error.clone() {

@@ -125,6 +125,41 @@ fn to_i16(v: f32) -> i16 {
     v.round().clamp(-32_768.0, 32_767.0) as i16
 }
 
+/// A seeded thinking time before each response's first output: `base` plus or minus up to
+/// `jitter`, drawn uniformly from a hash of the seed and the response id, so two runs with the
+/// same seed and ids wait the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstAudioDelay {
+    /// The mean delay.
+    pub base: Duration,
+    /// The largest deviation either way.
+    pub jitter: Duration,
+    /// The seed.
+    pub seed: u64,
+}
+
+impl FirstAudioDelay {
+    /// The delay for the response with this id.
+    pub fn sample(&self, response_id: &str) -> Duration {
+        let mut h = self.seed ^ 0x9E37_79B9_7F4A_7C15;
+        for b in response_id.bytes() {
+            h = splitmix(h ^ u64::from(b));
+        }
+        let span = self.jitter.as_micros().saturating_mul(2);
+        let span = u64::try_from(span).unwrap_or(u64::MAX);
+        let offset = if span == 0 { 0 } else { h % (span + 1) };
+        let low = self.base.saturating_sub(self.jitter);
+        low + Duration::from_micros(offset)
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A function call the model makes.
 #[derive(Debug, Clone)]
 pub struct ToolCall {
@@ -191,6 +226,23 @@ pub enum AiFaultKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_audio_delay_stays_within_its_bounds_and_repeats_per_id() {
+        let d = FirstAudioDelay {
+            base: Duration::from_millis(400),
+            jitter: Duration::from_millis(50),
+            seed: 7,
+        };
+        let samples: Vec<Duration> = (0..200).map(|i| d.sample(&format!("resp_{i}"))).collect();
+        assert!(
+            samples.iter().all(|s| (350..=450).contains(&s.as_millis())),
+            "{samples:?}"
+        );
+        assert_eq!(d.sample("resp_3"), d.sample("resp_3"));
+        let distinct: std::collections::BTreeSet<_> = samples.iter().collect();
+        assert!(distinct.len() > 50, "the jitter spreads the delays");
+    }
 
     #[test]
     fn reply_selection_falls_back_in_order() {

@@ -160,3 +160,27 @@ pub(crate) async fn start_reference_server(
     };
     Ok((endpoints, task))
 }
+
+/// Starts the reference server (fixed profile, signatures validated) on a real loopback TCP
+/// listener against the mock AI on `ai_port`, for a load test; it stops when `stop` turns true.
+/// Its REST calls go to port 9 (discard), since a load test places no outbound calls.
+pub async fn start_reference_over_tcp(
+    ai_port: u16,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(Endpoints, JoinHandle<()>), HarnessError> {
+    let fakes = FakePorts {
+        ai: ai_port,
+        rest: 9,
+        ai_link: None,
+    };
+    start_reference_server(
+        &Network::Tcp,
+        Profile::Fixed,
+        true,
+        &[],
+        (Prebuild::Normal, AiDialect::Realtime),
+        fakes,
+        Shutdown(stop),
+    )
+    .await
+}

@@ -33,10 +33,12 @@ pub use cpu::CpuTime;
 pub use declarations::Declarations;
 pub use error::HarnessError;
 pub use guard::{ExecuteError, GuardError, execute, guarded};
-pub use in_process::{ReferenceBug, reference_bugs};
+pub use in_process::{ReferenceBug, reference_bugs, start_reference_over_tcp};
+pub use play::provision_tenants;
 pub use preflight::{PreflightError, preflight};
 pub use runner::run_plan;
 pub use target::{
     AiDialect, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY,
     Endpoints, ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
 };
+pub(crate) use wiring::caller_script;

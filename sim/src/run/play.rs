@@ -146,6 +146,19 @@ async fn wait_until_calls_end(env: &TwilioEnv, ledger: &Ledger, placed: &[String
     }
 }
 
+/// Provisions every tenant of `plan` that asks for it through the target's fixture API (what a
+/// load test does once before its calls).
+pub async fn provision_tenants(
+    plan: &Plan,
+    endpoints: &Endpoints,
+    http: &HttpClient,
+) -> Result<(), HarnessError> {
+    for (slug, tenant) in plan.tenants.iter().filter(|(_, t)| t.provision) {
+        provision(endpoints, http, slug, tenant).await?;
+    }
+    Ok(())
+}
+
 async fn provision(
     endpoints: &Endpoints,
     http: &HttpClient,

@@ -16,7 +16,7 @@ fn path_for(template: &str, tenant: &str) -> String {
     template.replace("{tenant}", tenant)
 }
 
-fn caller_script(call: &CallPlan) -> twilio::CallerScript {
+pub(crate) fn caller_script(call: &CallPlan) -> twilio::CallerScript {
     twilio::CallerScript {
         steps: call
             .steps
