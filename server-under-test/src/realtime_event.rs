@@ -227,9 +227,12 @@ impl ClientEvent {
                 escape | (b < 0x20) | (b == b'"') | (b == b'\\')
             })
         {
-            return Ok(format!(
-                r#"{{"type":"input_audio_buffer.append","audio":"{audio}"}}"#
-            ));
+            const HEAD: &str = r#"{"type":"input_audio_buffer.append","audio":""#;
+            let mut text = String::with_capacity(HEAD.len() + audio.len() + 2);
+            text.push_str(HEAD);
+            text.push_str(audio);
+            text.push_str(r#""}"#);
+            return Ok(text);
         }
         serde_json::to_string(self)
     }

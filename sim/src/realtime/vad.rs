@@ -12,6 +12,7 @@
 //! constant signal silent.
 
 use super::codec::{alaw_decode, ulaw_decode};
+use super::envelope::is_constant;
 use super::session_config::{AudioFormat, TurnDetection};
 
 /// Analysis window length.
@@ -183,6 +184,18 @@ fn level_for(threshold: f64) -> f64 {
 
 /// Mean absolute sample value of a window, as a fraction of full scale.
 fn mean_abs(window: &[u8], format: AudioFormat) -> f64 {
+    // Silence is one byte repeated: its mean is that sample's magnitude, exactly what the sum
+    // below gives (a sum of integers in f64 is exact at these sizes), without decoding it.
+    if format != AudioFormat::Pcm24k
+        && let Some((&first, rest)) = window.split_first()
+        && is_constant(first, rest)
+    {
+        let sample = match format {
+            AudioFormat::Pcma => alaw_decode(first),
+            _ => ulaw_decode(first),
+        };
+        return f64::from(sample).abs() / 32_768.0;
+    }
     let (sum, n): (f64, usize) = match format {
         AudioFormat::Pcm24k => (
             window
@@ -217,6 +230,26 @@ fn mean_abs(window: &[u8], format: AudioFormat) -> f64 {
 mod tests {
     use super::super::codec::ulaw_encode;
     use super::*;
+
+    #[test]
+    fn a_constant_window_has_the_mean_a_full_decoding_gives() {
+        for byte in [0xFF_u8, 0x7F, 0x80, 0x00, 0x9A, 0x13] {
+            for format in [AudioFormat::Pcmu, AudioFormat::Pcma] {
+                let window = [byte; 80];
+                let decode = |b: u8| match format {
+                    AudioFormat::Pcma => alaw_decode(b),
+                    _ => ulaw_decode(b),
+                };
+                let full = window
+                    .iter()
+                    .map(|&b| f64::from(decode(b)).abs())
+                    .sum::<f64>()
+                    / 80.0
+                    / 32_768.0;
+                assert_eq!(mean_abs(&window, format), full, "{byte:#x} {format:?}");
+            }
+        }
+    }
 
     fn tone_ulaw(ms: u64, amplitude: f64) -> Vec<u8> {
         (0..ms * 8)
