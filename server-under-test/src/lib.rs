@@ -56,6 +56,7 @@ pub mod fixtures;
 pub mod live_event;
 pub mod live_link;
 pub mod media_bridge;
+mod media_fast_path;
 pub mod media_session;
 pub mod media_ws;
 pub mod network;

@@ -24,6 +24,21 @@ pub(crate) struct AudioAppend<'a> {
 impl<'a> AudioAppend<'a> {
     /// The append in `text`, if `text` is one that the fast path reads exactly.
     pub(crate) fn parse(text: &'a str) -> Option<AudioAppend<'a>> {
+        // The compact layout clients write, without an event id, is read without a parser: a
+        // value with no quote, backslash or control character means just what it says.
+        if let Some(audio) = text
+            .strip_prefix(r#"{"type":"input_audio_buffer.append","audio":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+            && !audio.bytes().fold(false, |special, b| {
+                special | (b == b'"') | (b == b'\\') | (b < 0x20)
+            })
+        {
+            return Some(AudioAppend {
+                kind: "input_audio_buffer.append",
+                event_id: None,
+                audio,
+            });
+        }
         serde_json::from_str::<AudioAppend<'a>>(text)
             .ok()
             .filter(|append| append.kind == "input_audio_buffer.append")
@@ -60,5 +75,49 @@ impl LastAppend {
     /// Takes back the bytes [`LastAppend::decode`] lent.
     pub(crate) fn keep(&mut self, bytes: Vec<u8>) {
         self.bytes = bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a full parse makes of `text`: type, event id and audio, for an append.
+    fn general(text: &str) -> Option<(String, Option<String>, String)> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        if value["type"] != "input_audio_buffer.append" {
+            return None;
+        }
+        let audio = value["audio"].as_str()?.to_owned();
+        let event_id = value["event_id"].as_str().map(str::to_owned);
+        Some(("input_audio_buffer.append".to_owned(), event_id, audio))
+    }
+
+    #[test]
+    fn every_reading_agrees_with_a_full_parse() {
+        let texts = [
+            r#"{"type":"input_audio_buffer.append","audio":"//8A/w=="}"#,
+            r#"{"type":"input_audio_buffer.append","audio":""}"#,
+            r#"{"type":"input_audio_buffer.append","event_id":"e1","audio":"//8="}"#,
+            r#"{"audio":"//8=","type":"input_audio_buffer.append"}"#,
+            r#"{"type":"input_audio_buffer.append","audio":"a","x":"b"}"#,
+        ];
+        for text in texts {
+            let fast = AudioAppend::parse(text).map(|a| {
+                (
+                    a.kind.to_owned(),
+                    a.event_id.map(str::to_owned),
+                    a.audio.to_owned(),
+                )
+            });
+            assert_eq!(fast, general(text), "{text}");
+        }
+        // Escapes and other types are left to the general path.
+        for text in [
+            r#"{"type":"input_audio_buffer.append","audio":"\u002f"}"#,
+            r#"{"type":"input_audio_buffer.commit"}"#,
+        ] {
+            assert!(AudioAppend::parse(text).is_none(), "{text}");
+        }
     }
 }
