@@ -331,15 +331,6 @@ pub fn exit_code(report: &RunReport) -> u8 {
 
 /// `callsim run`.
 pub fn run(args: RunArgs, quiet: bool) -> u8 {
-    let paths = if args.paths.is_empty() {
-        if !Path::new("scenarios").is_dir() {
-            eprintln!("error: no scenario paths given and no ./scenarios folder here");
-            return EXIT_ERROR;
-        }
-        vec![PathBuf::from("scenarios")]
-    } else {
-        args.paths.clone()
-    };
     let target = match target_from(&args.target) {
         Ok(t) => t,
         Err(e) => {
@@ -347,31 +338,13 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let mut files = match discover(&paths) {
-        Ok(f) => f,
+    let files = match selected_files(&args) {
+        Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERROR;
         }
     };
-    if let Some(filter) = &args.filter {
-        files.retain(|f| f.name.contains(filter.as_str()));
-    }
-    if files.is_empty() {
-        eprintln!("error: no scenario files matched");
-        return EXIT_ERROR;
-    }
-    if let Some(partition) = &args.partition {
-        // An empty shard is a normal outcome of a small pack split many ways: it runs nothing
-        // and writes an empty report, so merging all shards still works.
-        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        let chosen: Vec<String> = partition.select(&names).into_iter().cloned().collect();
-        files.retain(|f| chosen.contains(&f.name));
-    }
-    if files.is_empty() && args.partition.is_none() {
-        eprintln!("error: no scenario files matched");
-        return EXIT_ERROR;
-    }
     let jobs = match &target {
         // Fixed listen ports and a shared server: external scenarios run one at a time.
         Target::External(t) => {
@@ -423,6 +396,51 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
         eprintln!("error: cannot write a report: {e}");
         return EXIT_ERROR;
     }
+    print_summary(
+        &report,
+        &runs,
+        args.timings.then(|| target.transport()),
+        quiet,
+    );
+    exit_code(&report)
+}
+
+/// The scenario files a run covers: the paths given (or `./scenarios`), filtered by name, and
+/// this shard's share of them. An empty shard is fine; an empty selection otherwise is an error.
+fn selected_files(args: &RunArgs) -> Result<Vec<ScenarioFile>, String> {
+    let paths = if args.paths.is_empty() {
+        if !Path::new("scenarios").is_dir() {
+            return Err("no scenario paths given and no ./scenarios folder here".into());
+        }
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    let mut files = discover(&paths).map_err(|e| e.to_string())?;
+    if let Some(filter) = &args.filter {
+        files.retain(|f| f.name.contains(filter.as_str()));
+    }
+    if files.is_empty() {
+        return Err("no scenario files matched".into());
+    }
+    if let Some(partition) = &args.partition {
+        // An empty shard is a normal outcome of a small pack split many ways: it runs nothing
+        // and writes an empty report, so merging all shards still works.
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let chosen: Vec<String> = partition.select(&names).into_iter().cloned().collect();
+        files.retain(|f| chosen.contains(&f.name));
+    }
+    Ok(files)
+}
+
+/// The lines after the scenarios: simulated and wall time, errors, `--timings` (when given the
+/// transport) and the summary.
+fn print_summary(
+    report: &RunReport,
+    runs: &[ScenarioRun],
+    timings: Option<Transport>,
+    quiet: bool,
+) {
     let (passed, failed, errors, skipped) = report.counts();
     let simulated: u64 = runs
         .iter()
@@ -438,13 +456,12 @@ pub fn run(args: RunArgs, quiet: bool) -> u8 {
     if errors > 0 {
         println!("{errors} scenario(s) could not run (input or harness error)");
     }
-    if args.timings {
-        for line in super::timings::timings_lines(&runs, target.transport().as_str()) {
+    if let Some(transport) = timings {
+        for line in super::timings::timings_lines(runs, transport.as_str()) {
             println!("{line}");
         }
     }
     println!("{}", summary_line(passed, failed + errors, skipped));
-    exit_code(&report)
 }
 
 /// The first tenant of the first scenario that loads: the preflight's probe names it where the
