@@ -18,6 +18,7 @@ pub mod signature;
 pub mod spec;
 pub mod status;
 pub mod stream;
+mod stream_socket;
 pub mod twiml;
 pub mod url_map;
 pub mod webhook;
