@@ -70,7 +70,6 @@ const V2: &[(&str, &str)] = pack_files!("v2":
     "outbound-direction.yaml",
 );
 
-/// How a profile treats the built-in invariants' findings.
 const LIVE_V1: &[(&str, &str)] = pack_files!("live-v1":
     "profile.yaml",
     "signatures-webhook.yaml",
@@ -94,6 +93,7 @@ const LIVE_V1: &[(&str, &str)] = pack_files!("live-v1":
     "outbound-direction.yaml",
 );
 
+/// How a profile treats the built-in invariants' findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum InvariantPolicy {

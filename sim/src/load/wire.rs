@@ -1,9 +1,8 @@
 //! The Media Streams messages a load call sends, built for thousands of calls: `media` is
-//! written straight into a string (the exact bytes `serde_json` writes for
+//! written by the fake Twilio's own writer (the exact bytes `serde_json` writes for
 //! [`TwilioMessage::Media`], which the tests check), the rare ones go through the typed enum.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use crate::twilio::message::{
     DtmfPayload, MarkPayload, MediaFormat, StartPayload, StopPayload, TwilioMessage,
@@ -22,14 +21,7 @@ pub struct StreamIds {
 
 /// `{"event":"media",…}` for frame `chunk` (1-based) with sequence number `seq`.
 pub fn media(ids: &StreamIds, seq: u64, chunk: u64, payload: &str) -> String {
-    let mut s = String::with_capacity(180 + payload.len());
-    let _ = write!(
-        s,
-        r#"{{"event":"media","sequenceNumber":"{seq}","media":{{"track":"inbound","chunk":"{chunk}","timestamp":"{}","payload":"{payload}"}},"streamSid":"{}"}}"#,
-        (chunk - 1) * 20,
-        ids.stream_sid
-    );
-    s
+    crate::twilio::media_text(seq, chunk, payload, &ids.stream_sid)
 }
 
 /// `connected`.

@@ -13,8 +13,7 @@ use crate::audio::FRAME_BYTES;
 /// Writes one stream's media messages, remembering the last frame's base64 so that a run of
 /// identical frames (silence, mostly) is encoded once.
 pub(crate) struct MediaFrameWriter {
-    /// The stream SID as a JSON string, quotes included.
-    quoted_sid: String,
+    stream_sid: String,
     last_frame: Option<[u8; FRAME_BYTES]>,
     last_payload: String,
 }
@@ -22,8 +21,7 @@ pub(crate) struct MediaFrameWriter {
 impl MediaFrameWriter {
     pub(crate) fn new(stream_sid: &str) -> MediaFrameWriter {
         MediaFrameWriter {
-            // A string always serializes; the fallback keeps the message valid JSON regardless.
-            quoted_sid: serde_json::to_string(stream_sid).unwrap_or_else(|_| "\"\"".into()),
+            stream_sid: stream_sid.to_owned(),
             last_frame: None,
             last_payload: String::new(),
         }
@@ -36,22 +34,44 @@ impl MediaFrameWriter {
             STANDARD.encode_string(frame, &mut self.last_payload);
             self.last_frame = Some(*frame);
         }
-        let timestamp = (chunk - 1) * crate::audio::FRAME_MS;
-        let mut numbers = itoa::Buffer::new();
-        let mut text = String::with_capacity(160 + self.last_payload.len() + self.quoted_sid.len());
-        // Pieces pushed one by one: `format!` costs more than the rest of the message.
-        text.push_str(r#"{"event":"media","sequenceNumber":""#);
-        text.push_str(numbers.format(sequence));
-        text.push_str(r#"","media":{"track":"inbound","chunk":""#);
-        text.push_str(numbers.format(chunk));
-        text.push_str(r#"","timestamp":""#);
-        text.push_str(numbers.format(timestamp));
-        text.push_str(r#"","payload":""#);
-        text.push_str(&self.last_payload);
-        text.push_str(r#""},"streamSid":"#);
-        text.push_str(&self.quoted_sid);
-        text.push('}');
-        text
+        media_text(sequence, chunk, &self.last_payload, &self.stream_sid)
+    }
+}
+
+/// The text of media message `sequence` carrying frame `chunk` (from 1) of stream `stream_sid`,
+/// whose audio is `payload` (base64, which never needs escaping).
+pub(crate) fn media_text(sequence: u64, chunk: u64, payload: &str, stream_sid: &str) -> String {
+    let timestamp = (chunk - 1) * crate::audio::FRAME_MS;
+    let mut numbers = itoa::Buffer::new();
+    let mut text = String::with_capacity(160 + payload.len() + stream_sid.len());
+    // Pieces pushed one by one: `format!` costs more than the rest of the message.
+    text.push_str(r#"{"event":"media","sequenceNumber":""#);
+    text.push_str(numbers.format(sequence));
+    text.push_str(r#"","media":{"track":"inbound","chunk":""#);
+    text.push_str(numbers.format(chunk));
+    text.push_str(r#"","timestamp":""#);
+    text.push_str(numbers.format(timestamp));
+    text.push_str(r#"","payload":""#);
+    text.push_str(payload);
+    text.push_str(r#""},"streamSid":"#);
+    push_json_string(&mut text, stream_sid);
+    text.push('}');
+    text
+}
+
+/// Appends `value` as a JSON string: as it is between quotes when it needs no escaping (every
+/// SID does), else as serde writes it.
+fn push_json_string(text: &mut String, value: &str) {
+    let plain = !value.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        text.push('"');
+        text.push_str(value);
+        text.push('"');
+    } else {
+        // A string always serializes; the fallback keeps the message valid JSON regardless.
+        text.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into()));
     }
 }
 

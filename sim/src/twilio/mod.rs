@@ -32,6 +32,7 @@ pub use call_store::{
     CallControl, CallHandle, CallRecorder, ControlCmd, TwimlSource, WaitIdleTimeout,
 };
 pub use env::{DEFAULT_WEBHOOK_TIMEOUT, TwilioEnv};
+pub(crate) use media_frame::media_text;
 pub use rest::{RestState, router, serve};
 pub use spec::{
     CallEvent, CallFaults, CallSpec, CalleeAnswer, CalleeBehaviour, CallerScript, CallerStep,
