@@ -57,6 +57,15 @@ impl Independent {
 
     /// Starts the server pointed at a mock AI on `ai_port`.
     fn start_with_realtime_port(ai_port: u16) -> Independent {
+        Independent::spawn(ai_port, &[])
+    }
+
+    /// Starts the server with a built-in prompt of its own, as Twilio's sample has.
+    fn start_with_prompt(prompt: &str) -> Independent {
+        Independent::spawn(free_port(), &[("SYSTEM_MESSAGE", prompt)])
+    }
+
+    fn spawn(ai_port: u16, env: &[(&str, &str)]) -> Independent {
         let rest_port = free_port();
         let mut child = Command::new("python3")
             .arg(repo().join("tests/independent_server/server.py"))
@@ -64,6 +73,7 @@ impl Independent {
                 "REALTIME_URL",
                 format!("ws://127.0.0.1:{ai_port}/v1/realtime?model=gpt-realtime"),
             )
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -93,12 +103,18 @@ impl Independent {
 
     /// `callsim SUBCOMMAND` aimed at this server with a target file in `dir`.
     fn callsim(&self, subcommand: &str, dir: &Path) -> Command {
+        self.callsim_with(subcommand, dir, "")
+    }
+
+    /// `callsim SUBCOMMAND` aimed at this server with a target file in `dir` that ends with
+    /// `more` (YAML; an indented line adds to `paths:`).
+    fn callsim_with(&self, subcommand: &str, dir: &Path, more: &str) -> Command {
         let target = dir.join("target.yaml");
         std::fs::write(
             &target,
             format!(
-                "public_url: https://{PUBLIC_HOST}\npaths:\n  incoming: /incoming-call\n\
-                 scenario_timeout: 1m\n"
+                "public_url: https://{PUBLIC_HOST}\nscenario_timeout: 1m\npaths:\n  \
+                 incoming: /incoming-call\n{more}"
             ),
         )
         .unwrap();
@@ -248,6 +264,67 @@ fn a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line() {
     assert!(stdout.find("cause:").unwrap() < first_assertion, "{stdout}");
 }
 
+fn a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it() {
+    // Twilio's sample speaks with one prompt of its own, whatever tenant a scenario names.
+    const SAMPLE: &str = "You are a helpful and bubbly AI assistant who loves to chat.";
+    let server = Independent::start_with_prompt(SAMPLE);
+    let scenario = "scenarios/certification/v1/twiml-connect-stream.yaml";
+    let run = |more: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sample-prompt.txt"), format!("{SAMPLE}\n")).unwrap();
+        let json = dir.path().join("report.json");
+        let out = server
+            .callsim_with("run", dir.path(), more)
+            .args(["-q", "--json", json.to_str().unwrap(), scenario])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        (out.status.code(), stdout, report)
+    };
+    let transcript = |report: &Value| report["scenarios"][0]["transcript"].clone();
+
+    // Undeclared, the prompt is nobody's: the scenario's tenant prompt is missing from every
+    // response, and the invariant says so.
+    let (code, stdout, report) = run("");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        transcript(&report)["calls"][0]["prompt_source"],
+        "other",
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("prompt.own-tenant-and-direction"),
+        "{stdout}"
+    );
+
+    // Declared, it is named, and the invariants judge the call against it.
+    let declared = "tenants: preprovisioned\nprompts:\n  sample: { file: sample-prompt.txt }\n";
+    let (code, stdout, report) = run(declared);
+    assert_eq!(code, Some(0), "{stdout}");
+    let transcript = transcript(&report);
+    assert_eq!(
+        transcript["calls"][0]["prompt_source"], "sample",
+        "{stdout}"
+    );
+    assert_eq!(
+        transcript["tenants"]["cert-clinic"]["inbound_prompt"],
+        SAMPLE
+    );
+    // A transcript lists its invariant findings only when there are some.
+    assert!(
+        transcript["invariants"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("prompt.own-tenant-and-direction"),
+        "{stdout}"
+    );
+}
+
 /// Whether the server can run here, and what to do when it cannot.
 enum Python {
     Ready,
@@ -312,6 +389,10 @@ fn main() -> ExitCode {
         python.trial(
             "a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line",
             a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line,
+        ),
+        python.trial(
+            "a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it",
+            a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it,
         ),
         python.trial(
             "certify_fails_exactly_the_signature_requirements",

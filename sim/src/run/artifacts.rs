@@ -33,6 +33,9 @@ pub struct RunArtifacts {
     pub residual: Value,
     /// Every tenant revision.
     pub revisions: Vec<TenantRevision>,
+    /// (name, text) of every prompt the target declares as its own (the target file's
+    /// `prompts:`), which the transcript names them by.
+    pub prompt_names: Vec<(String, String)>,
     /// (time, HTTP status) of each tenant change.
     pub change_statuses: Vec<(u64, Option<u16>)>,
     /// Simulated duration.

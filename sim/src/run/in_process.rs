@@ -8,9 +8,10 @@ use tokio::task::JoinHandle;
 
 use super::error::HarnessError;
 use super::fakes::{Shutdown, bind, loopback};
+use super::server_prompts::ServerPrompts;
 use super::target::{
     DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY, Endpoints,
-    IN_PROCESS_PUBLIC_URL, Profile,
+    IN_PROCESS_PUBLIC_URL, Profile, TenantSetup,
 };
 use crate::net::{FaultyLink, Network};
 use crate::scenario::plan::{AiDialect, Prebuild};
@@ -146,6 +147,8 @@ pub(crate) async fn start_reference_server(
         place_call_path: "/calls/outbound".into(),
         // The reference server has a status route and asks for every call's callbacks.
         status_callback_path: Some("/status/call".into()),
+        tenants: TenantSetup::Fixtures,
+        server_prompts: ServerPrompts::default(),
         fixture_url: Some(base.clone()),
         fixture_token: Some(DEFAULT_FIXTURE_TOKEN.into()),
         account_sid: DEFAULT_ACCOUNT_SID.into(),

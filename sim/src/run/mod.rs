@@ -2,7 +2,8 @@
 //!
 //! - `target`: what a run drives (the reference server in-process or a server at a URL) and its
 //!   [`Endpoints`]; `target_file`: the vendor's target file; `declarations`: the capabilities
-//!   and bounds a target declares.
+//!   and bounds a target declares; `server_prompts`: the prompts a server with built-in prompts
+//!   declares in its target file.
 //! - `wiring`: a plan translated into what the fakes take.
 //! - `fakes`: starting the mock AI, the fake Twilio REST API and the fault endpoint.
 //! - `in_process`: starting the reference server (the only file that names it).
@@ -24,6 +25,7 @@ mod in_process;
 mod play;
 mod preflight;
 mod runner;
+mod server_prompts;
 mod target;
 mod target_file;
 mod wiring;
@@ -37,8 +39,9 @@ pub use in_process::{ReferenceBug, reference_bugs, start_reference_over_tcp};
 pub use play::provision_tenants;
 pub use preflight::{PreflightError, preflight};
 pub use runner::run_plan;
+pub use server_prompts::{DeclaredPrompt, ServerPrompts};
 pub use target::{
     AiDialect, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FIXTURE_TOKEN, DEFAULT_OPENAI_KEY,
-    Endpoints, ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, Transport,
+    Endpoints, ExternalTarget, IN_PROCESS_PUBLIC_URL, Profile, Target, TenantSetup, Transport,
 };
 pub(crate) use wiring::caller_script;

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::artifacts::TenantRevision;
 use super::error::HarnessError;
-use super::target::Endpoints;
+use super::target::{Endpoints, TenantSetup};
 use super::wiring::inbound_spec;
 use crate::net::HttpClient;
 use crate::realtime::Ledger;
@@ -30,16 +30,24 @@ pub(crate) async fn play(
     http: &HttpClient,
     ledger: &Ledger,
 ) -> Result<Played, HarnessError> {
-    for (slug, tenant) in plan.tenants.iter().filter(|(_, t)| t.provision) {
-        provision(endpoints, http, slug, tenant).await?;
+    if let (TenantSetup::Preprovisioned, Some(change)) =
+        (endpoints.tenants, plan.tenant_changes.first())
+    {
+        return Err(HarnessError::Unsupported(format!(
+            "the scenario edits tenant `{}` at {:?}, but the target's tenants are \
+             pre-provisioned: a tenant edit needs the fixture API (`fixtures:` in the target file)",
+            change.tenant, change.at
+        )));
     }
+    provision_tenants(plan, endpoints, http).await?;
+    let prompts = &endpoints.server_prompts;
     let mut revisions: Vec<TenantRevision> = plan
         .tenants
         .iter()
         .map(|(slug, t)| TenantRevision {
             tenant: slug.clone(),
             revision: 1,
-            settings: t.clone(),
+            settings: prompts.settings_for(slug, t),
         })
         .collect();
 
@@ -165,9 +173,9 @@ async fn provision(
     slug: &str,
     tenant: &TenantPlan,
 ) -> Result<u16, HarnessError> {
-    let Some(base) = &endpoints.fixture_url else {
-        // Pre-provisioned tenants (a vendor's target file lists no fixture API): nothing to do,
-        // and no HTTP status to report.
+    let (TenantSetup::Fixtures, Some(base)) = (endpoints.tenants, &endpoints.fixture_url) else {
+        // Pre-provisioned tenants (the target file gives no fixture API, or says
+        // `tenants: preprovisioned`): nothing to do, and no HTTP status to report.
         return Ok(0);
     };
     let url = format!("{base}/fixtures/tenants/{slug}");

@@ -112,6 +112,7 @@ pub async fn run_plan(
         open_sessions: ledger.open_sessions(),
         residual,
         revisions,
+        prompt_names: endpoints.server_prompts.names(),
         change_statuses,
         simulated_ms,
         target: target.describe(),

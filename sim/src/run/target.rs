@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::declarations::Declarations;
+use super::server_prompts::ServerPrompts;
 pub use crate::net::Transport;
 pub use crate::scenario::plan::{AiDialect, Profile};
 
@@ -92,6 +93,16 @@ impl Target {
     }
 }
 
+/// Who provisions the tenants a scenario names (the target file's `tenants:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantSetup {
+    /// callsim provisions every tenant, and applies every tenant edit, through the fixture API.
+    Fixtures,
+    /// The server has its tenants already; callsim provisions nothing and edits nothing.
+    Preprovisioned,
+}
+
 /// Where the target's endpoints are and what it is configured with, as the harness sees them;
 /// the same type for the in-process reference server and for a server at a URL.
 #[derive(Debug, Clone)]
@@ -112,7 +123,11 @@ pub struct Endpoints {
     /// Path of the call status callback; `None` when the target asks for none (the default
     /// for a server at a URL: Twilio sends callbacks only to numbers configured with one).
     pub status_callback_path: Option<String>,
-    /// Fixture API base URL (None: tenants are pre-provisioned).
+    /// Who provisions the scenarios' tenants.
+    pub tenants: TenantSetup,
+    /// The server's own prompts (empty: the scenarios' prompts, as provisioned, are its prompts).
+    pub server_prompts: ServerPrompts,
+    /// Fixture API base URL (None: the server has no fixture API).
     pub fixture_url: Option<String>,
     /// Fixture API bearer token.
     pub fixture_token: Option<String>,

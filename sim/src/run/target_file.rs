@@ -3,6 +3,7 @@
 //! Twilio credentials it is configured with, and how public `wss://` URLs map to where the server
 //! really listens.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -13,7 +14,10 @@ use std::time::Duration;
 use crate::twilio::http::public_host;
 
 use super::declarations::{Declarations, MAX_PROMPT_FRESHNESS, MAX_SESSION_OPEN_WITHIN};
-use super::target::{DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Endpoints, ExternalTarget};
+use super::server_prompts::{RawPrompt, ServerPrompts};
+use super::target::{
+    DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Endpoints, ExternalTarget, TenantSetup,
+};
 use crate::scenario::ScenarioError;
 use crate::scenario::duration::HumanDuration;
 
@@ -42,6 +46,12 @@ pub(super) struct RawTargetFile {
     /// What the server declares about itself.
     #[serde(default)]
     pub(super) declares: Option<RawDeclares>,
+    /// Who provisions the scenarios' tenants: callsim through the fixture API, or nobody.
+    #[serde(default)]
+    pub(super) tenants: Option<TenantSetup>,
+    /// The server's own prompts, for servers whose prompt is built in.
+    #[serde(default)]
+    pub(super) prompts: BTreeMap<String, RawPrompt>,
 }
 
 /// The `declares:` section: capabilities and bounds the server promises.
@@ -143,7 +153,11 @@ impl ExternalTarget {
             }
             None => RawTargetFile::default(),
         };
-        let endpoints = endpoints_of(&raw, base_url);
+        let mut endpoints = endpoints_of(&raw, base_url);
+        if let Some(path) = file {
+            endpoints.tenants = tenant_setup(path, &raw)?;
+            endpoints.server_prompts = ServerPrompts::from_raw(path, &raw.prompts)?;
+        }
         let declares = declarations(file, raw.declares.as_ref(), endpoints.fixture_url.is_some())?;
         Ok(ExternalTarget {
             declares,
@@ -219,6 +233,12 @@ fn endpoints_of(raw: &RawTargetFile, base_url: String) -> Endpoints {
             .clone()
             .unwrap_or_else(|| "/calls/outbound".into()),
         status_callback_path: raw.paths.status_callback.clone(),
+        tenants: if fixture_url.is_some() {
+            TenantSetup::Fixtures
+        } else {
+            TenantSetup::Preprovisioned
+        },
+        server_prompts: ServerPrompts::default(),
         fixture_url,
         fixture_token,
         account_sid: twilio
@@ -230,6 +250,38 @@ fn endpoints_of(raw: &RawTargetFile, base_url: String) -> Endpoints {
             .unwrap_or_else(|| DEFAULT_AUTH_TOKEN.into()),
         rewrites,
     }
+}
+
+/// Who provisions the tenants: the file's `tenants:`, or the fixture API when the file gives one.
+/// Declared prompts describe a server whose prompts are built in, which callsim must not
+/// provision over; the file must say so.
+fn tenant_setup(file: &Path, raw: &RawTargetFile) -> Result<TenantSetup, ScenarioError> {
+    let invalid = |key: &str, message: &str| ScenarioError::Invalid {
+        file: file.to_path_buf(),
+        location: None,
+        key: key.into(),
+        message: message.into(),
+    };
+    let setup = match (raw.tenants, &raw.fixtures) {
+        (Some(TenantSetup::Fixtures), None) => {
+            return Err(invalid(
+                "tenants",
+                "`tenants: fixtures` needs a fixture API (`fixtures: { token: … }`)",
+            ));
+        }
+        (Some(setup), _) => setup,
+        (None, Some(_)) => TenantSetup::Fixtures,
+        (None, None) => TenantSetup::Preprovisioned,
+    };
+    if setup == TenantSetup::Fixtures && !raw.prompts.is_empty() {
+        return Err(invalid(
+            "prompts",
+            "declared prompts describe a server whose prompts are built in; add \
+             `tenants: preprovisioned` so callsim does not provision prompts over them \
+             (`fixtures:` then still serves `GET /fixtures/state`)",
+        ));
+    }
+    Ok(setup)
 }
 
 /// The target's declarations, each bound checked against what callsim can judge.
@@ -345,5 +397,33 @@ mod tests {
             asked.endpoints.status_callback_path.as_deref(),
             Some("/status")
         );
+    }
+
+    #[test]
+    fn tenants_are_provisioned_by_the_fixture_api_unless_the_file_says_preprovisioned() {
+        let plain = target_with("public_url: https://calls.example\n").expect("valid");
+        assert_eq!(plain.endpoints.tenants, TenantSetup::Preprovisioned);
+        let fixtures = target_with("fixtures: { token: T }\n").expect("valid");
+        assert_eq!(fixtures.endpoints.tenants, TenantSetup::Fixtures);
+        let own = target_with(
+            "fixtures: { token: T }\ntenants: preprovisioned\nprompts:\n  desk: Front desk.\n",
+        )
+        .expect("valid");
+        assert_eq!(own.endpoints.tenants, TenantSetup::Preprovisioned);
+        assert!(own.endpoints.fixture_url.is_some(), "state checks keep the API");
+        assert_eq!(
+            own.endpoints.server_prompts.names(),
+            vec![("desk".to_string(), "Front desk.".to_string())]
+        );
+
+        let err = target_with("tenants: fixtures\n").expect_err("no API").to_string();
+        assert!(err.contains("`tenants`") || err.contains("tenants:"), "{err}");
+        assert!(err.contains("fixture API"), "{err}");
+        let err = target_with("fixtures: { token: T }\nprompts:\n  desk: Front desk.\n")
+            .expect_err("prompts would be provisioned over")
+            .to_string();
+        assert!(err.contains("tenants: preprovisioned"), "{err}");
+        let err = target_with("tenants: sometimes\n").expect_err("typo").to_string();
+        assert!(err.contains("sometimes"), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::associate::associate;
-use super::classify::{PromptCatalog, is_direction_mixup};
+use super::classify::PromptCatalog;
 use super::invariants::{Context, check_all};
 use super::model::{
     AiSummary, AppendSummary, CallSummary, ResponseSummary, ServerSummary, SessionSummary,
@@ -73,7 +73,7 @@ fn not_placed(call: &crate::scenario::plan::CallPlan) -> CallSummary {
 
 /// Builds the transcript of a run.
 pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
-    let catalog = PromptCatalog::new(&art.revisions);
+    let catalog = PromptCatalog::new(&art.revisions, &art.prompt_names);
     let owner = associate(&art.calls, &art.sessions);
     let (sessions, responses) = sessions_and_responses(art, &owner, &catalog);
     let invariants = check_all(&Context {
@@ -85,9 +85,13 @@ pub fn build_transcript(plan: &Plan, art: &RunArtifacts) -> Transcript {
         scenario: plan.name.clone(),
         seed: plan.seed,
         target: art.target.clone(),
-        tenants: plan
-            .tenants
+        // The tenants as the run judged them: the scenario's settings, or, for a server that
+        // declares its own prompts, those prompts.
+        tenants: art
+            .revisions
             .iter()
+            .filter(|r| r.revision == 1)
+            .map(|r| (&r.tenant, &r.settings))
             .map(|(slug, t)| {
                 (
                     slug.clone(),
@@ -270,7 +274,7 @@ fn call_summary(
     CallSummary {
         name: c.label.clone(),
         direction: direction.as_str().to_string(),
-        direction_mixup: is_direction_mixup(&prompt_source, &tenant, direction),
+        direction_mixup: catalog.is_direction_mixup(&prompt_source, &tenant, direction),
         tenant,
         call_sid: c.call_sid.clone(),
         status: c.status.clone(),
@@ -337,6 +341,7 @@ mod tests {
             open_sessions: 0,
             residual: serde_json::json!("none"),
             revisions: Vec::new(),
+            prompt_names: Vec::new(),
             change_statuses: Vec::new(),
             simulated_ms: 0,
             target: "test".into(),

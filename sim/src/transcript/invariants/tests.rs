@@ -123,6 +123,7 @@ fn artifacts(plan: &Plan, sessions: Vec<SessionRecord>) -> RunArtifacts {
         open_sessions: 0,
         residual: json!("none"),
         revisions,
+        prompt_names: Vec::new(),
         change_statuses: Vec::new(),
         simulated_ms: 10_000,
         target: "test".into(),
