@@ -21,7 +21,7 @@ use crate::scenario::expect::{AssertionResult, evaluate};
 use crate::scenario::load::load_file;
 use crate::scenario::plan::Plan;
 use crate::scenario::validate::build_plan;
-use crate::transcript::diagnosis::diagnose;
+use crate::transcript::diagnosis::{callback_warnings, diagnose};
 use crate::transcript::invariants::{Finding, INVARIANTS};
 use crate::transcript::{Transcript, build_transcript};
 
@@ -108,9 +108,6 @@ pub struct ScenarioRun {
     pub failure: Option<Failure>,
     /// What the run cost.
     pub cost: RunCost,
-    /// The root cause of each call that went wrong, in words (`transcript::diagnosis`);
-    /// printed before the assertions when the scenario fails.
-    pub diagnoses: Vec<String>,
 }
 
 /// The result of a scenario that could not run.
@@ -152,13 +149,14 @@ fn unjudged(
             runs,
             passed_runs: 0,
             transcript: None,
+            causes: Vec::new(),
+            warnings: Vec::new(),
         },
         plan: None,
         audio: BTreeMap::new(),
         wall: Duration::ZERO,
         failure: None,
         cost: RunCost::default(),
-        diagnoses: Vec::new(),
     }
 }
 
@@ -297,7 +295,7 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                 Target::External(t) => Some(t.realtime_url()),
                 Target::InProcess { .. } => None,
             };
-            let diagnoses = diagnose(&art, &transcript, realtime_url.as_deref());
+            let causes = diagnose(&art, &transcript, realtime_url.as_deref());
             let mut assertions = evaluate_all(&plan, &transcript);
             assertions.extend(invariant_results(&transcript.invariants));
             let passed = assertions.iter().all(|a| a.passed);
@@ -325,13 +323,14 @@ pub fn run_loaded(file: &ScenarioFile, mut plan: Plan, opts: &RunOptions) -> Sce
                     runs: 1,
                     passed_runs: u32::from(passed),
                     transcript: Some(transcript),
+                    causes,
+                    warnings: callback_warnings(&art),
                 },
                 plan: Some(plan),
                 audio,
                 wall: started.elapsed(),
                 failure: None,
                 cost,
-                diagnoses,
             }
         }
     }

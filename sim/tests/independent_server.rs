@@ -325,6 +325,38 @@ fn a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it() {
     );
 }
 
+fn a_status_route_the_server_lacks_is_a_warning_not_a_failure() {
+    // Twilio's sample has no status route: a target file that asks for callbacks there gets
+    // 404s, which Twilio logs (11200) without touching the call.
+    let server = Independent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let out = server
+        .callsim_with("run", dir.path(), "  status_callback: /call-status\n")
+        .args(["--json", json.to_str().unwrap()])
+        .arg("scenarios/certification/v1/twiml-connect-stream.yaml")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "one line per call: {stdout}");
+    assert!(
+        warnings[0].contains(&format!(
+            "warning: call `caller`: status callback `initiated` to https://{PUBLIC_HOST}/call-status"
+        )),
+        "{stdout}"
+    );
+    assert!(warnings[0].contains("404 (Twilio 11200)"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["warnings"].as_array().map(Vec::len), Some(1));
+    assert!(
+        scenario.get("causes").is_none(),
+        "a passing call has no cause"
+    );
+}
+
 /// Whether the server can run here, and what to do when it cannot.
 enum Python {
     Ready,
@@ -393,6 +425,10 @@ fn main() -> ExitCode {
         python.trial(
             "a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it",
             a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it,
+        ),
+        python.trial(
+            "a_status_route_the_server_lacks_is_a_warning_not_a_failure",
+            a_status_route_the_server_lacks_is_a_warning_not_a_failure,
         ),
         python.trial(
             "certify_fails_exactly_the_signature_requirements",

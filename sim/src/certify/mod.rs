@@ -144,13 +144,14 @@ mod tests {
                 runs: 1,
                 passed_runs: u32::from(passed),
                 transcript: None,
+                causes: Vec::new(),
+                warnings: Vec::new(),
             },
             plan: None,
             audio: std::collections::BTreeMap::new(),
             wall: Duration::ZERO,
             failure: None,
             cost: crate::suite::RunCost::default(),
-            diagnoses: Vec::new(),
         }
     }
 

@@ -187,6 +187,11 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
             run.wall.as_secs_f64()
         ));
     }
+    if !(quiet && r.outcome == Outcome::Passed) {
+        for warning in &r.warnings {
+            lines.extend(bounded_lines(&format!("warning: {warning}"), "      "));
+        }
+    }
     // A skipped scenario's reason belongs under its own line, which quiet output leaves out.
     if let Some(err) = &r.error
         && !(quiet && r.outcome == Outcome::Skipped)
@@ -217,7 +222,8 @@ pub fn scenario_lines(run: &ScenarioRun, quiet: bool) -> Vec<String> {
 /// The root cause of each call that went wrong, first in words, before the assertions that
 /// only show its consequences.
 fn cause_lines(run: &ScenarioRun) -> Vec<String> {
-    run.diagnoses
+    run.report
+        .causes
         .iter()
         .flat_map(|d| bounded_lines(&format!("cause: {d}"), "      "))
         .collect()
@@ -271,13 +277,14 @@ mod tests {
                 runs: 1,
                 passed_runs: 0,
                 transcript: None,
+                causes: Vec::new(),
+                warnings: Vec::new(),
             },
             plan: None,
             audio: BTreeMap::new(),
             wall: Duration::from_millis(10),
             failure: None,
             cost: crate::suite::RunCost::default(),
-            diagnoses: Vec::new(),
         }
     }
 
@@ -287,7 +294,7 @@ mod tests {
             vec![assertion("equals 1".into(), "actual: null".into())],
             None,
         );
-        run.diagnoses = vec!["call `caller`: HTTP retrieval failure (Twilio 11200)".into()];
+        run.report.causes = vec!["call `caller`: HTTP retrieval failure (Twilio 11200)".into()];
         let lines = scenario_lines(&run, true);
         let cause = lines
             .iter()

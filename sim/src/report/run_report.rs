@@ -45,6 +45,14 @@ pub struct ScenarioReport {
     /// The transcript of the last run, when the scenario ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Transcript>,
+    /// The root cause of each call that went wrong, in words and with Twilio's error code
+    /// (`transcript::diagnosis`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+    /// What went wrong without failing the scenario, as Twilio would log it (a status callback
+    /// answered with a non-2xx status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The whole run.

@@ -38,6 +38,35 @@ pub fn diagnose(
         .collect()
 }
 
+/// One warning per call whose status callbacks failed. Twilio logs 11200 (an error status) or
+/// 11205 (no answer) for each and the call goes on, so nothing fails; but a server whose status
+/// route is missing or wrong should hear of it.
+pub fn callback_warnings(artifacts: &RunArtifacts) -> Vec<String> {
+    artifacts
+        .calls
+        .iter()
+        .filter_map(|record| {
+            let mut failed = record
+                .status_callbacks
+                .iter()
+                .filter_map(|c| c.error.as_deref().map(|e| (c, e)));
+            let (first, error) = failed.next()?;
+            let others = failed.count();
+            let (code, what) = error.split_once(": ").unwrap_or(("", error));
+            let more = match others {
+                0 => String::new(),
+                n => format!(" (and {n} more of its status callbacks)"),
+            };
+            Some(format!(
+                "call `{}`: status callback `{}` to {}: {what} (Twilio {code}){more}; Twilio logs \
+                 it and the call goes on; is `paths.status_callback` in the target file the \
+                 server's status route?",
+                record.label, first.event, first.url
+            ))
+        })
+        .collect()
+}
+
 /// The root cause of one call, if it went wrong.
 fn cause(record: &CallRecord, served_by_ai: bool, realtime_url: Option<&str>) -> Option<String> {
     if let Some(err) = record

@@ -164,6 +164,8 @@ pub(super) fn legacy_report() -> RunReport {
                 runs: 1,
                 passed_runs: 0,
                 transcript: Some(t),
+                causes: Vec::new(),
+                warnings: Vec::new(),
             },
             ScenarioReport {
                 name: "seed/broken".into(),
@@ -176,6 +178,8 @@ pub(super) fn legacy_report() -> RunReport {
                 runs: 1,
                 passed_runs: 0,
                 transcript: None,
+                causes: Vec::new(),
+                warnings: Vec::new(),
             },
         ],
     }
