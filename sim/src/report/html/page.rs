@@ -24,7 +24,7 @@ table{border-collapse:collapse;margin:4px 0 8px;background:#fff}td,th{border:1px
 .scenario[data-outcome=error]{border-left:6px solid #ad5d00}.scenario[data-outcome=skipped]{border-left:6px solid #757575}
 .meta{color:#555}.tag{display:inline-block;background:#e8eaf6;border-radius:4px;padding:0 6px;margin-right:4px;font-size:12px}
 .failed-assertions{background:#fff5f5;border:1px solid #f0b8b8;padding:8px 12px;margin:8px 0}
-.failed-assertions li{margin-bottom:6px}.harness-error{background:#fff8e1;border:1px solid #f0d48a;padding:8px 12px}
+.failed-assertions li{margin-bottom:6px}.harness-error{background:#fff8e1;border:1px solid #f0d48a;padding:8px 12px}.warnings{background:#f5f5f5;border:1px solid #ccc;padding:8px 12px}
 .call{border-top:1px solid #dde;margin-top:12px;padding-top:4px}
 .wrong-prompt{background:#c62828;color:#fff;font-weight:700;padding:8px 12px;border-radius:4px;margin:6px 0}
 .wrong-prompt code{color:#fff}.flag{color:#c62828;font-weight:700}
@@ -180,6 +180,20 @@ fn render_scenario(
     }
     out.push_str("</div>\n");
 
+    // A call's root cause comes before the assertions that only show its consequences, as on
+    // the terminal; warnings follow it, since they fail nothing.
+    for (class, title, lines) in [
+        ("harness-error", "Cause", &s.causes),
+        ("warnings", "Warning", &s.warnings),
+    ] {
+        if !lines.is_empty() {
+            w!(out, "<div class=\"{class}\"><h3>{title}</h3><ul>\n");
+            for line in lines {
+                w!(out, "<li>{}</li>\n", escape(line));
+            }
+            out.push_str("</ul></div>\n");
+        }
+    }
     // Failed assertions come first: they are why anyone opens the report.
     let failed: Vec<_> = s.assertions.iter().filter(|a| !a.passed).collect();
     if !failed.is_empty() {
@@ -338,6 +352,24 @@ mod tests {
         assert!(html.contains("1 failed") && html.contains("1 errors"));
         // No audio was given, so no players.
         assert!(!html.contains("<audio"));
+    }
+
+    #[test]
+    fn causes_precede_the_failed_assertions_and_warnings_are_shown() {
+        let mut report = legacy_report();
+        report.scenarios[0].causes =
+            vec!["call `caller`: <webhook> returned 404 (Twilio 11200)".into()];
+        report.scenarios[0].warnings = vec!["call `caller`: status callback returned 404".into()];
+        let html = render_html(&report, &BTreeMap::new());
+        let cause = html
+            .find("&lt;webhook&gt; returned 404")
+            .expect("cause shown, escaped");
+        let failed = html
+            .find("Failed assertions")
+            .expect("failed assertions shown");
+        assert!(cause < failed, "the cause comes first");
+        assert!(html.contains("<div class=\"warnings\"><h3>Warning</h3>"));
+        assert!(html.contains("status callback returned 404"));
     }
 
     #[test]
