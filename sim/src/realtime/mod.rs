@@ -1,7 +1,9 @@
 //! The mock OpenAI Realtime endpoint and its prompt ledger.
 //!
 //! - `server`: the axum WebSocket endpoint `GET /v1/realtime`, auth and dialect selection.
-//! - `session`: the per-connection state machine, generic over `Sink`/`Stream`.
+//! - `session`: the per-connection state machine, generic over `Sink`/`Stream`;
+//!   `session_core`: what every session is whatever its dialect (ledger entry, ids, faults,
+//!   queued outputs, how it ended).
 //! - `session_config`: the effective session and `session.update` validation.
 //! - `schema`: the GA schema and field validators shared by updates and responses.
 //! - `vad`: server VAD in audio time over pcm16, µ-law and A-law.
@@ -28,6 +30,7 @@ mod script;
 mod server;
 mod session;
 mod session_config;
+mod session_core;
 mod turns;
 mod vad;
 

@@ -69,7 +69,7 @@ impl Session {
 
     fn default_params(&mut self) -> ResponseParams {
         ResponseParams {
-            id: self.ids.openai_id("resp"),
+            id: self.core.ids.openai_id("resp"),
             trigger: "response.create",
             conversation_id: Some(self.conv_id.clone()),
             audio_modality: self.config.output_modalities.iter().any(|m| m == "audio"),
@@ -159,11 +159,11 @@ impl Session {
     }
 
     fn start_response(&mut self, params: ResponseParams) {
-        let reply = self.cfg.script.reply_for(self.response_count);
+        let reply = self.core.cfg.script.reply_for(self.response_count);
         self.response_count += 1;
         let record = ResponseRecord {
             response_id: params.id.clone(),
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             trigger: params.trigger.to_owned(),
             instructions: params.instructions.clone(),
             instructions_source: if params.instructions_from_response {
@@ -189,10 +189,10 @@ impl Session {
             tool_call: None,
             ended_at_ms: None,
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_response(record, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.push_response(record, &retention));
         let mut response = ActiveResponse::new(params, reply, Instant::now(), self.audio_pos_ms());
-        if let Some(delay) = &self.cfg.first_audio {
+        if let Some(delay) = &self.core.cfg.first_audio {
             response.next_at += delay.sample(&response.params.id);
         }
         let created = response.object("in_progress", Value::Null, Value::Null);
@@ -266,7 +266,7 @@ impl Session {
     }
 
     fn chunk_delay(&self, r: &ActiveResponse) -> Duration {
-        let pace = self.cfg.audio_pace;
+        let pace = self.core.cfg.audio_pace;
         if !pace.is_finite() || pace <= 0.0 {
             return Duration::ZERO;
         }
@@ -283,7 +283,7 @@ impl Session {
     }
 
     fn open_message(&mut self, r: &mut ActiveResponse) {
-        r.message_item = Some(self.ids.openai_id("item"));
+        r.message_item = Some(self.core.ids.openai_id("item"));
         let item = r.message_item_json("in_progress", false);
         self.emit(
             "response.output_item.added",
@@ -330,7 +330,7 @@ impl Session {
         if !text.is_empty() {
             let mut fields = Self::ids_of(r);
             fields["delta"] = json!(text);
-            fields["obfuscation"] = json!(self.ids.alnum(13));
+            fields["obfuscation"] = json!(self.core.ids.alnum(13));
             self.emit(text_event, fields);
         }
         if !audio.is_empty() {
@@ -340,7 +340,7 @@ impl Session {
             if r.in_conversation() {
                 self.assistant_audio = true;
                 let sent = r.audio_sent_ms();
-                let now = self.now_ms();
+                let now = self.core.now_ms();
                 if let Some(item) = r
                     .message_item
                     .as_deref()
@@ -390,8 +390,8 @@ impl Session {
         let Some(call) = r.reply.tool_call.clone() else {
             return;
         };
-        let item_id = self.ids.openai_id("item");
-        let call_id = format!("call_{}", self.ids.alnum(16));
+        let item_id = self.core.ids.openai_id("item");
+        let call_id = format!("call_{}", self.core.ids.alnum(16));
         let output_index = r.output.len();
         let item = json!({"id": item_id, "type": "function_call", "status": "in_progress",
                           "name": call.name, "call_id": call_id, "arguments": ""});
@@ -479,7 +479,7 @@ impl Session {
         if response.in_conversation() {
             self.idle_from_ms = Some(response.created_at_audio_ms + audio_ms);
         }
-        let ended = self.now_ms();
+        let ended = self.core.now_ms();
         let (id, text) = (response.params.id.clone(), response.text_sent());
         let tool = response
             .reply
@@ -488,7 +488,7 @@ impl Session {
             .filter(|_| status == "completed")
             .map(|c| c.name.clone());
         let status = status.to_owned();
-        self.record(|s| {
+        self.core.record(|s| {
             if let Some(rec) = s.responses.iter_mut().find(|r| r.response_id == id) {
                 rec.status = status;
                 rec.status_reason = reason;

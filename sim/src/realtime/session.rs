@@ -6,11 +6,10 @@
 //! and the expiry timer are multiplexed with `select!` over tokio time, which keeps event order
 //! deterministic under a paused clock.
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde_json::{Map, Value, json};
+use futures_util::{Sink, Stream, StreamExt};
+use serde_json::{Value, json};
 use tokio::time::{Duration, Instant, sleep_until};
 
-use crate::ids::IdGen;
 use crate::net::WakeGated;
 
 use super::api_error::ApiError;
@@ -20,8 +19,8 @@ use super::dialect::to_beta;
 use super::input_audio::{AudioAppend, LastAppend};
 use super::ledger::{ErrorRecord, SessionRecord};
 use super::response::ActiveResponse;
-use super::script::AiFaultKind;
 use super::session_config::{DEFAULT_INSTRUCTIONS, SessionConfig};
+use super::session_core::{SessionCore, sleep_opt};
 use super::vad::Vad;
 
 /// A frame from the client, already separated from the transport.
@@ -85,10 +84,8 @@ pub(crate) struct End {
 
 /// The state of one mock Realtime session.
 pub(crate) struct Session {
-    pub(crate) cfg: MockConfig,
-    pub(crate) index: usize,
+    pub(crate) core: SessionCore,
     pub(crate) dialect: Dialect,
-    pub(crate) ids: IdGen,
     pub(crate) expiry: Instant,
     pub(crate) config: SessionConfig,
     pub(crate) conv: Conversation,
@@ -103,9 +100,6 @@ pub(crate) struct Session {
     pub(crate) response_count: usize,
     pub(crate) assistant_audio: bool,
     pub(crate) idle_from_ms: Option<u64>,
-    pub(crate) faults: Vec<(Instant, AiFaultKind)>,
-    pub(crate) out: Vec<SessionOutput>,
-    pub(crate) end: Option<End>,
 }
 
 /// Runs one session to its end, recording it in the ledger.
@@ -120,25 +114,13 @@ where
     let expiry = sleep_until(session.expiry);
     tokio::pin!(expiry);
     loop {
-        for output in std::mem::take(&mut session.out) {
-            let last = !matches!(output, SessionOutput::Event(_));
-            if sink.send(output).await.is_err() {
-                session.end.get_or_insert(End {
-                    closed_by: "client",
-                    code: None,
-                });
-                break;
-            }
-            if last {
-                break;
-            }
-        }
-        if let Some(end) = session.end.take() {
+        session.core.flush(&mut sink).await;
+        if let Some(end) = session.core.end.take() {
             session.finish(&end);
             return;
         }
         let next_response = session.responses.iter().map(|r| r.next_at).min();
-        let next_fault = session.faults.first().map(|f| f.0);
+        let next_fault = session.core.next_fault();
         tokio::select! {
             biased;
             () = &mut expiry => session.expire(),
@@ -146,13 +128,6 @@ where
             () = sleep_opt(next_response) => session.advance_responses(),
             input = stream.next() => session.handle_input(input),
         }
-    }
-}
-
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -168,14 +143,6 @@ impl Session {
             cfg.clock.unix_now().saturating_add(max_secs),
         );
         let conv_id = ids.openai_id("conv");
-        let mut faults: Vec<(Instant, AiFaultKind)> = cfg
-            .script
-            .faults
-            .iter()
-            .filter(|f| f.session == ctx.index)
-            .map(|f| (now + f.at, f.kind.clone()))
-            .collect();
-        faults.sort_by_key(|f| f.0);
         let record = SessionRecord {
             index: ctx.index,
             session_id: config.id.clone(),
@@ -187,13 +154,10 @@ impl Session {
             output_format: config.output_format.mime().to_owned(),
             ..SessionRecord::default()
         };
-        cfg.ledger.open(record, &cfg.retention);
         let mut session = Self {
             expiry: now + cfg.max_session,
-            cfg,
-            index: ctx.index,
+            core: SessionCore::open(cfg, ctx.index, ids, record),
             dialect: ctx.dialect,
-            ids,
             config,
             conv: Conversation::default(),
             conv_id,
@@ -206,9 +170,6 @@ impl Session {
             response_count: 0,
             assistant_audio: false,
             idle_from_ms: None,
-            faults,
-            out: Vec::new(),
-            end: None,
         };
         session.greet(ctx);
         session
@@ -216,17 +177,18 @@ impl Session {
 
     fn greet(&mut self, ctx: &SessionContext) {
         if !ctx.key_valid {
-            self.close(3000, "invalid_request_error.invalid_api_key", "auth");
+            self.core
+                .close(3000, "invalid_request_error.invalid_api_key", "auth");
             return;
         }
-        if ctx.dialect == Dialect::Beta && self.cfg.beta == BetaMode::Retired {
+        if ctx.dialect == Dialect::Beta && self.core.cfg.beta == BetaMode::Retired {
             let err = ApiError::invalid(
                 Some("beta_api_shape_disabled"),
                 "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
                 None,
             );
             self.send_error(&err, None, None);
-            self.close(
+            self.core.close(
                 4000,
                 "invalid_request_error.beta_api_shape_disabled",
                 "beta_retired",
@@ -239,23 +201,14 @@ impl Session {
 
     /// Queues a server event: `type`, a fresh `event_id`, then `fields`, renamed for beta.
     pub(crate) fn emit(&mut self, ty: &str, fields: Value) {
-        let mut map = Map::new();
-        map.insert("type".to_owned(), Value::String(ty.to_owned()));
-        map.insert(
-            "event_id".to_owned(),
-            Value::String(self.ids.openai_id("event")),
-        );
-        if let Value::Object(rest) = fields {
-            map.extend(rest);
-        }
-        let event = Value::Object(map);
+        let event = self.core.event(ty, fields);
         let event = match self.dialect {
             Dialect::Ga => Some(event),
             Dialect::Beta if ty.starts_with("session.") => Some(event),
             Dialect::Beta => to_beta(event, self.config.temperature),
         };
         if let Some(event) = event {
-            self.out.push(SessionOutput::Event(event));
+            self.core.out.push(SessionOutput::Event(event));
         }
     }
 
@@ -268,33 +221,13 @@ impl Session {
     ) -> ErrorRecord {
         self.emit("error", json!({ "error": err.to_json(client_event_id) }));
         let record = ErrorRecord {
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             code: err.code.clone(),
             message: err.message.clone(),
             param: err.param.clone(),
             client_event_type: client_event_type.map(str::to_owned),
         };
-        let copy = record.clone();
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_error(copy, &retention));
-        record
-    }
-
-    /// Queues a close frame and ends the session.
-    pub(crate) fn close(&mut self, code: u16, reason: &str, closed_by: &'static str) {
-        self.out.push(SessionOutput::Close {
-            code,
-            reason: reason.to_owned(),
-        });
-        self.end = Some(End {
-            closed_by,
-            code: Some(code),
-        });
-    }
-
-    /// Milliseconds since the simulation clock start.
-    pub(crate) fn now_ms(&self) -> u64 {
-        self.cfg.clock.elapsed_ms()
+        self.core.keep_error(record)
     }
 
     /// Cumulative input audio time in ms.
@@ -302,57 +235,30 @@ impl Session {
         self.audio_received_us / 1000
     }
 
-    /// Updates this session's ledger record.
-    pub(crate) fn record(&self, f: impl FnOnce(&mut SessionRecord)) {
-        self.cfg.ledger.with(self.index, f);
-    }
-
     fn expire(&mut self) {
-        let message = expiry_message(self.cfg.max_session);
+        let message = expiry_message(self.core.cfg.max_session);
         let err = ApiError::invalid(Some("session_expired"), message.clone(), None);
         self.send_error(&err, None, None);
-        self.close(1001, &message, "server_expired");
+        self.core.close(1001, &message, "server_expired");
     }
 
     fn fire_fault(&mut self) {
-        if self.faults.is_empty() {
-            return;
-        }
-        let (_, kind) = self.faults.remove(0);
-        match kind {
-            AiFaultKind::ErrorEvent {
-                code,
-                message,
+        if let Some((error_type, code, message)) = self.core.fire_fault() {
+            let err = ApiError {
                 error_type,
-            } => {
-                let err = ApiError {
-                    error_type,
-                    code: Some(code),
-                    message,
-                    param: None,
-                };
-                self.send_error(&err, None, None);
-            }
-            AiFaultKind::DropSocket => {
-                self.out.push(SessionOutput::Drop);
-                self.end = Some(End {
-                    closed_by: "fault",
-                    code: None,
-                });
-            }
-            AiFaultKind::Close { code, reason } => self.close(code, &reason, "fault"),
+                code: Some(code),
+                message,
+                param: None,
+            };
+            self.send_error(&err, None, None);
         }
     }
 
     fn finish(&mut self, end: &End) {
-        let now = self.now_ms();
         // Responses still running when the socket ends stay `in_progress` in the ledger.
         let input = self.config.input_format.mime().to_owned();
         let output = self.config.output_format.mime().to_owned();
-        self.cfg.ledger.close(self.index, &self.cfg.retention, |s| {
-            s.closed_at_ms = Some(now);
-            s.closed_by = Some(end.closed_by.to_owned());
-            s.close_code = end.code;
+        self.core.finish(end, |s| {
             s.input_format = input;
             s.output_format = output;
         });
@@ -360,7 +266,7 @@ impl Session {
 
     /// Dispatches one frame from the client (`None`: the stream ended).
     fn handle_input(&mut self, input: Option<SessionInput>) {
-        let max = self.cfg.max_message_bytes;
+        let max = self.core.cfg.max_message_bytes;
         match input {
             Some(SessionInput::Text(text)) if text.len() > max => self.reject_too_big(text.len()),
             Some(SessionInput::Text(text)) => self.handle_text(&text),
@@ -384,26 +290,17 @@ impl Session {
                 );
                 self.send_error(&err, None, None);
                 // RFC 6455 section 8.1: invalid UTF-8 in a text frame fails the connection.
-                self.close(1007, "invalid UTF-8 in a text frame", PROTOCOL_ERROR);
+                self.core
+                    .close(1007, "invalid UTF-8 in a text frame", PROTOCOL_ERROR);
             }
             Some(SessionInput::ProtocolViolation(detail)) => {
                 let message = format!("WebSocket protocol error: {detail}.");
                 let err = ApiError::invalid(Some("invalid_event"), message, None);
                 self.send_error(&err, None, None);
-                self.close(1002, "protocol error", PROTOCOL_ERROR);
+                self.core.close(1002, "protocol error", PROTOCOL_ERROR);
             }
-            Some(SessionInput::Close(code)) => {
-                self.end = Some(End {
-                    closed_by: "client",
-                    code,
-                });
-            }
-            None => {
-                self.end = Some(End {
-                    closed_by: "client",
-                    code: None,
-                });
-            }
+            Some(SessionInput::Close(code)) => self.core.closed_by_client(code),
+            None => self.core.closed_by_client(None),
         }
     }
 
@@ -411,20 +308,21 @@ impl Session {
     /// with 1009 (Message Too Big), so the client learns why rather than seeing the TCP
     /// connection drop.
     fn reject_too_big(&mut self, size: usize) {
-        let max = self.cfg.max_message_bytes;
+        let max = self.core.cfg.max_message_bytes;
         let err = ApiError::invalid(
             Some("message_too_big"),
             format!("The message is {size} bytes long; the maximum is {max} bytes."),
             None,
         );
         self.send_error(&err, None, None);
-        self.close(1009, "message too big", PROTOCOL_ERROR);
+        self.core.close(1009, "message too big", PROTOCOL_ERROR);
     }
 
     fn handle_text(&mut self, text: &str) {
         if let Some(append) = AudioAppend::parse(text) {
-            let retention = self.cfg.retention;
-            self.record(|s| s.count_client_event(append.kind, &retention));
+            let retention = self.core.cfg.retention;
+            self.core
+                .record(|s| s.count_client_event(append.kind, &retention));
             if let Err(err) = self.append_audio(append.audio) {
                 self.send_error(&err, append.event_id, Some(append.kind));
             }
@@ -452,8 +350,8 @@ impl Session {
             self.send_error(&err, event_id.as_deref(), None);
             return;
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.count_client_event(&ty, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.count_client_event(&ty, &retention));
         let result = match ty.as_str() {
             "session.update" => {
                 self.session_update(&event, event_id.as_deref());

@@ -37,7 +37,7 @@ impl Session {
             Err(err) => Some(self.send_error(&err, event_id, Some("session.update"))),
         };
         let record = UpdateRecord {
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             accepted: error.is_none(),
             error,
             instructions: sent_instructions,
@@ -52,12 +52,12 @@ impl Session {
                 .map(|t| t.kind().to_owned()),
         };
         let (input, output) = (record.input_format.clone(), record.output_format.clone());
-        let retention = self.cfg.retention;
+        let retention = self.core.cfg.retention;
         let first_config = event
             .get("session")
             .filter(|c| c.to_string().len() <= super::ledger::MAX_FIRST_CONFIG_BYTES)
             .cloned();
-        self.record(|s| {
+        self.core.record(|s| {
             if s.first_config.is_none() {
                 s.first_config = first_config;
             }
@@ -90,9 +90,9 @@ impl Session {
         self.audio_received_us += u64::try_from(bytes.len() * 1000 / per_ms).unwrap_or(0);
         self.buffer_bytes += bytes.len();
         let total_ms = self.audio_pos_ms();
-        let retention = self.cfg.retention;
-        let now_ms = self.now_ms();
-        self.record(|s| {
+        let retention = self.core.cfg.retention;
+        let now_ms = self.core.now_ms();
+        self.core.record(|s| {
             s.audio_received_ms = total_ms;
             s.store_audio(bytes, per_ms, &retention);
             s.store_envelope(bytes, format, now_ms, &retention);
@@ -115,16 +115,16 @@ impl Session {
     }
 
     fn speech_started(&mut self, audio_start_ms: u64, interrupt: bool) {
-        let item_id = self.ids.openai_id("item");
+        let item_id = self.core.ids.openai_id("item");
         self.speech_item = Some(item_id.clone());
         self.idle_from_ms = None;
         self.emit(
             "input_audio_buffer.speech_started",
             json!({"audio_start_ms": audio_start_ms, "item_id": item_id}),
         );
-        let at_ms = self.now_ms();
-        let retention = self.cfg.retention;
-        self.record(|s| {
+        let at_ms = self.core.now_ms();
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| {
             let turn = VadTurn {
                 speech_started_ms: audio_start_ms,
                 speech_stopped_ms: None,
@@ -142,12 +142,12 @@ impl Session {
         let item_id = self
             .speech_item
             .take()
-            .unwrap_or_else(|| self.ids.openai_id("item"));
+            .unwrap_or_else(|| self.core.ids.openai_id("item"));
         self.emit(
             "input_audio_buffer.speech_stopped",
             json!({"audio_end_ms": audio_end_ms, "item_id": item_id}),
         );
-        self.record(|s| {
+        self.core.record(|s| {
             if let Some(turn) = s.vad_turns.last_mut() {
                 turn.speech_stopped_ms = Some(audio_end_ms);
             }
@@ -172,7 +172,7 @@ impl Session {
             return;
         }
         self.idle_from_ms = None;
-        let item_id = self.ids.openai_id("item");
+        let item_id = self.core.ids.openai_id("item");
         self.emit(
             "input_audio_buffer.timeout_triggered",
             json!({"audio_start_ms": from, "audio_end_ms": now, "item_id": item_id}),
@@ -233,7 +233,7 @@ impl Session {
         let item_id = self
             .speech_item
             .take()
-            .unwrap_or_else(|| self.ids.openai_id("item"));
+            .unwrap_or_else(|| self.core.ids.openai_id("item"));
         self.commit(item_id);
         Ok(())
     }
@@ -275,7 +275,7 @@ impl Session {
         let ty = string(ty, "item.type")?;
         let id = match item.get("id") {
             Some(Value::String(id)) => id.clone(),
-            _ => self.ids.openai_id("item"),
+            _ => self.core.ids.openai_id("item"),
         };
         let json = match ty {
             "message" => self.message_item(item, &id)?,
@@ -439,9 +439,9 @@ impl Session {
                 }
             },
         };
-        let at_ms = self.now_ms();
+        let at_ms = self.core.now_ms();
         let error = result.as_ref().err().map(|e| e.message.clone());
-        let retention = self.cfg.retention;
+        let retention = self.core.cfg.retention;
         let record = TruncateRecord {
             at_ms,
             item_id: id.clone(),
@@ -450,7 +450,7 @@ impl Session {
             item_audio_from_ms,
             error,
         };
-        self.record(|s| s.push_truncate(record, &retention));
+        self.core.record(|s| s.push_truncate(record, &retention));
         result?;
         self.emit(
             "conversation.item.truncated",

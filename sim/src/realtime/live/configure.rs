@@ -27,9 +27,9 @@ impl LiveSession {
         start: StartConfig,
         client_event_id: Option<&str>,
     ) -> Result<(), LiveError> {
-        let max_secs = i64::try_from(self.cfg.max_session.as_secs()).unwrap_or(i64::MAX);
-        let expires_at = self.cfg.clock.unix_now().saturating_add(max_secs);
-        let id = format!("live_{}", self.ids.alnum(32));
+        let max_secs = i64::try_from(self.core.cfg.max_session.as_secs()).unwrap_or(i64::MAX);
+        let expires_at = self.core.cfg.clock.unix_now().saturating_add(max_secs);
+        let id = format!("live_{}", self.core.ids.alnum(32));
         let sent_instructions = start.instructions.clone();
         let config = match LiveConfig::from_start(start, id, expires_at) {
             Ok(config) => config,
@@ -46,7 +46,7 @@ impl LiveSession {
         }
         let (model, session_id) = (config.model.clone(), config.id.clone());
         self.started = Some(config);
-        self.record(|s| {
+        self.core.record(|s| {
             s.model = model;
             s.session_id = session_id;
         });
@@ -70,7 +70,7 @@ impl LiveSession {
             ),
         };
         let record = UpdateRecord {
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             accepted: error.is_none(),
             error,
             instructions: sent,
@@ -80,8 +80,8 @@ impl LiveSession {
             voice,
             turn_detection: None,
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_update(record, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.push_update(record, &retention));
     }
 
     /// The instructions fixed at the start (the server default when none were sent).

@@ -7,19 +7,18 @@
 //! audio advance with it and stop when the input stops. Only the two expiry timers and the
 //! scripted faults run on tokio time.
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde_json::{Map, Value, json};
+use futures_util::{Sink, Stream, StreamExt};
+use serde_json::{Value, json};
 use tokio::time::{Instant, sleep_until};
 
 use super::event::{ClientEvent, LiveError, parse};
 use super::start::LiveConfig;
 use super::track::Track;
-use crate::ids::IdGen;
 use crate::realtime::config::MockConfig;
 use crate::realtime::ledger::{ErrorRecord, SessionRecord};
-use crate::realtime::script::AiFaultKind;
 use crate::realtime::session::{End, SessionInput, SessionOutput};
 use crate::realtime::session_config::{DEFAULT_INSTRUCTIONS, TurnDetection};
+use crate::realtime::session_core::{SessionCore, sleep_opt};
 use crate::realtime::vad::Vad;
 
 /// Who a Live connection is.
@@ -47,9 +46,7 @@ pub(crate) struct PendingAppend {
 
 /// The state of one Live session.
 pub(crate) struct LiveSession {
-    pub(crate) cfg: MockConfig,
-    pub(crate) index: usize,
-    pub(crate) ids: IdGen,
+    pub(crate) core: SessionCore,
     pub(crate) started: Option<LiveConfig>,
     pub(crate) vad: Vad,
     pub(crate) td: TurnDetection,
@@ -68,9 +65,6 @@ pub(crate) struct LiveSession {
     pub(crate) next_usage_ms: u64,
     max_expiry: Instant,
     pub(crate) idle_expiry: Instant,
-    faults: Vec<(Instant, AiFaultKind)>,
-    pub(crate) out: Vec<SessionOutput>,
-    pub(crate) end: Option<End>,
 }
 
 /// How the Live model hears turns. It has no turn detection setting; it answers after a real
@@ -91,25 +85,13 @@ where
 {
     let mut session = LiveSession::open(&ctx);
     loop {
-        for output in std::mem::take(&mut session.out) {
-            let last = !matches!(output, SessionOutput::Event(_));
-            if sink.send(output).await.is_err() {
-                session.end.get_or_insert(End {
-                    closed_by: "client",
-                    code: None,
-                });
-                break;
-            }
-            if last {
-                break;
-            }
-        }
-        if let Some(end) = session.end.take() {
+        session.core.flush(&mut sink).await;
+        if let Some(end) = session.core.end.take() {
             session.finish(&end);
             return;
         }
         let expiry = session.max_expiry.min(session.idle_expiry);
-        let next_fault = session.faults.first().map(|f| f.0);
+        let next_fault = session.core.next_fault();
         tokio::select! {
             biased;
             () = sleep_until(expiry) => session.expire(),
@@ -119,26 +101,11 @@ where
     }
 }
 
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
 impl LiveSession {
     fn open(ctx: &LiveContext) -> Self {
         let cfg = ctx.config.clone();
         let ids = cfg.ids.fork(&format!("live-session-{}", ctx.index));
         let now = Instant::now();
-        let mut faults: Vec<(Instant, AiFaultKind)> = cfg
-            .script
-            .faults
-            .iter()
-            .filter(|f| f.session == ctx.index)
-            .map(|f| (now + f.at, f.kind.clone()))
-            .collect();
-        faults.sort_by_key(|f| f.0);
         let record = SessionRecord {
             index: ctx.index,
             dialect: "live".to_owned(),
@@ -146,13 +113,10 @@ impl LiveSession {
             initial_instructions: DEFAULT_INSTRUCTIONS.to_owned(),
             ..SessionRecord::default()
         };
-        cfg.ledger.open(record, &cfg.retention);
         let mut session = Self {
             max_expiry: now + cfg.max_session,
             idle_expiry: now + cfg.live_idle_expiry,
-            cfg,
-            index: ctx.index,
-            ids,
+            core: SessionCore::open(cfg, ctx.index, ids, record),
             started: None,
             vad: Vad::new(),
             td: live_turn_detection(),
@@ -165,30 +129,24 @@ impl LiveSession {
             reply_due: None,
             response_count: 0,
             next_usage_ms: super::timeline::USAGE_EVERY_MS,
-            faults,
-            out: Vec::new(),
-            end: None,
         };
         if !ctx.key_valid {
-            session.close(3000, "invalid_request_error.invalid_api_key", "auth");
+            session
+                .core
+                .close(3000, "invalid_request_error.invalid_api_key", "auth");
         }
         session
     }
 
     /// Queues a server event: `type`, a fresh `event_id`, then `fields`.
     pub(crate) fn emit(&mut self, ty: &str, fields: Value) {
-        let mut map = Map::new();
-        map.insert("type".to_owned(), json!(ty));
-        map.insert("event_id".to_owned(), json!(self.ids.openai_id("event")));
-        if let Value::Object(rest) = fields {
-            map.extend(rest);
-        }
-        self.out.push(SessionOutput::Event(Value::Object(map)));
+        let event = self.core.event(ty, fields);
+        self.core.out.push(SessionOutput::Event(event));
     }
 
     /// Queues an event that carries no `event_id` (output audio on the primary socket).
     pub(crate) fn emit_bare(&mut self, event: Value) {
-        self.out.push(SessionOutput::Event(event));
+        self.core.out.push(SessionOutput::Event(event));
     }
 
     /// Sends an `error` event and records it.
@@ -204,43 +162,18 @@ impl LiveSession {
         }
         self.emit("error", fields);
         let record = ErrorRecord {
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             code: Some(err.code.clone()),
             message: err.message.clone(),
             param: err.param.clone(),
             client_event_type: client_event_type.map(str::to_owned),
         };
-        let copy = record.clone();
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_error(copy, &retention));
-        record
-    }
-
-    /// Queues a close frame and ends the session.
-    pub(crate) fn close(&mut self, code: u16, reason: &str, closed_by: &'static str) {
-        self.out.push(SessionOutput::Close {
-            code,
-            reason: reason.to_owned(),
-        });
-        self.end = Some(End {
-            closed_by,
-            code: Some(code),
-        });
-    }
-
-    /// Milliseconds since the simulation clock start.
-    pub(crate) fn now_ms(&self) -> u64 {
-        self.cfg.clock.elapsed_ms()
+        self.core.keep_error(record)
     }
 
     /// The session timeline in milliseconds.
     pub(crate) fn timeline_ms(&self) -> u64 {
         self.timeline_us / 1000
-    }
-
-    /// Updates this session's ledger record.
-    pub(crate) fn record(&self, f: impl FnOnce(&mut SessionRecord)) {
-        self.cfg.ledger.with(self.index, f);
     }
 
     /// Billable seconds so far: whole seconds of the timeline.
@@ -277,7 +210,7 @@ impl LiveSession {
             }
             self.emit("session.closed", fields);
         }
-        self.close(1000, reason, closed_by);
+        self.core.close(1000, reason, closed_by);
     }
 
     fn expire(&mut self) {
@@ -285,46 +218,24 @@ impl LiveSession {
     }
 
     fn fire_fault(&mut self) {
-        if self.faults.is_empty() {
-            return;
-        }
-        let (_, kind) = self.faults.remove(0);
-        match kind {
-            AiFaultKind::ErrorEvent {
+        if let Some((error_type, code, message)) = self.core.fire_fault() {
+            let err = LiveError {
+                error_type: if error_type == "server_error" {
+                    "server_error"
+                } else {
+                    "invalid_request_error"
+                },
                 code,
                 message,
-                error_type,
-            } => {
-                let err = LiveError {
-                    error_type: if error_type == "server_error" {
-                        "server_error"
-                    } else {
-                        "invalid_request_error"
-                    },
-                    code,
-                    message,
-                    param: None,
-                };
-                self.send_error(&err, None, None);
-            }
-            AiFaultKind::DropSocket => {
-                self.out.push(SessionOutput::Drop);
-                self.end = Some(End {
-                    closed_by: "fault",
-                    code: None,
-                });
-            }
-            AiFaultKind::Close { code, reason } => self.close(code, &reason, "fault"),
+                param: None,
+            };
+            self.send_error(&err, None, None);
         }
     }
 
     fn finish(&mut self, end: &End) {
-        let now = self.now_ms();
         let format = self.started.as_ref().map(|s| s.format.mime().to_owned());
-        self.cfg.ledger.close(self.index, &self.cfg.retention, |s| {
-            s.closed_at_ms = Some(now);
-            s.closed_by = Some(end.closed_by.to_owned());
-            s.close_code = end.code;
+        self.core.finish(end, |s| {
             if let Some(format) = format {
                 s.input_format.clone_from(&format);
                 s.output_format = format;
@@ -334,7 +245,7 @@ impl LiveSession {
 
     /// Dispatches one frame from the client (`None`: the stream ended).
     fn handle_input(&mut self, input: Option<SessionInput>) {
-        let max = self.cfg.max_message_bytes;
+        let max = self.core.cfg.max_message_bytes;
         match input {
             Some(SessionInput::Text(text)) if text.len() > max => self.too_big(text.len()),
             Some(SessionInput::Text(text)) => self.handle_text(&text),
@@ -346,40 +257,31 @@ impl LiveSession {
                 );
                 self.send_error(&err, None, None);
                 if bytes.len() > max {
-                    self.close(1009, "message too big", "protocol_error");
+                    self.core.close(1009, "message too big", "protocol_error");
                 }
             }
             Some(SessionInput::TooBig(size)) => self.too_big(size),
             Some(SessionInput::InvalidUtf8) => {
-                self.close(1007, "invalid UTF-8 in a text frame", "protocol_error");
+                self.core
+                    .close(1007, "invalid UTF-8 in a text frame", "protocol_error");
             }
             Some(SessionInput::ProtocolViolation(_)) => {
-                self.close(1002, "protocol error", "protocol_error");
+                self.core.close(1002, "protocol error", "protocol_error");
             }
-            Some(SessionInput::Close(code)) => {
-                self.end = Some(End {
-                    closed_by: "client",
-                    code,
-                });
-            }
-            None => {
-                self.end = Some(End {
-                    closed_by: "client",
-                    code: None,
-                });
-            }
+            Some(SessionInput::Close(code)) => self.core.closed_by_client(code),
+            None => self.core.closed_by_client(None),
         }
     }
 
     fn too_big(&mut self, size: usize) {
-        let max = self.cfg.max_message_bytes;
+        let max = self.core.cfg.max_message_bytes;
         let err = LiveError::invalid(
             "message_too_big",
             format!("The message is {size} bytes long; the maximum is {max} bytes."),
             None,
         );
         self.send_error(&err, None, None);
-        self.close(1009, "message too big", "protocol_error");
+        self.core.close(1009, "message too big", "protocol_error");
     }
 
     fn handle_text(&mut self, text: &str) {
@@ -395,8 +297,8 @@ impl LiveSession {
                 return;
             }
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.count_client_event(&ty, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.count_client_event(&ty, &retention));
         let id = event_id.as_deref();
         let result = match (event, self.started.is_some()) {
             (ClientEvent::Start(start), false) => self.start(start, id),

@@ -43,7 +43,7 @@ impl LiveSession {
         let Some(format) = self.started.as_ref().map(|c| c.format) else {
             return Ok(());
         };
-        self.idle_expiry = Instant::now() + self.cfg.live_idle_expiry;
+        self.idle_expiry = Instant::now() + self.core.cfg.live_idle_expiry;
         let per_ms = format.bytes_per_ms();
         self.timeline_us += u64::try_from(bytes.len() * 1000 / per_ms).unwrap_or(0);
         let (analysed, analysis) = match format.analysis_format() {
@@ -51,8 +51,8 @@ impl LiveSession {
             None => (pcm16k_to_ulaw(&bytes), AudioFormat::Pcmu),
         };
         let total_ms = self.timeline_ms();
-        let (retention, now_ms) = (self.cfg.retention, self.now_ms());
-        self.record(|s| {
+        let (retention, now_ms) = (self.core.cfg.retention, self.core.now_ms());
+        self.core.record(|s| {
             s.audio_received_ms = total_ms;
             s.store_audio(&bytes, per_ms, &retention);
             s.store_envelope(&analysed, analysis, now_ms, &retention);
@@ -84,10 +84,10 @@ impl LiveSession {
         let turn = VadTurn {
             speech_started_ms: audio_start_ms,
             speech_stopped_ms: None,
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_vad_turn(turn, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.push_vad_turn(turn, &retention));
         self.reply_due = None;
         if let Some(speech) = self.track.stop() {
             self.end_response(&speech, "cancelled", Some("turn_detected"));
@@ -96,7 +96,7 @@ impl LiveSession {
 
     /// The caller stopped talking: the model owes a reply.
     fn caller_stopped(&mut self, audio_end_ms: u64) {
-        self.record(|s| {
+        self.core.record(|s| {
             if let Some(turn) = s.vad_turns.last_mut() {
                 turn.speech_stopped_ms = Some(audio_end_ms);
             }
@@ -132,17 +132,17 @@ impl LiveSession {
         }
         let start_ms = self.timeline_ms();
         let record = AppendRecord {
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             source: kind.event_type().to_owned(),
             content: content.clone(),
             delegation_id: delegation_id.clone(),
             injected_at_ms: None,
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_append(record, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.push_append(record, &retention));
         self.pending.push(PendingAppend {
             kind,
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             start_ms,
             end_ms: start_ms + INJECTION_MS,
             client_event_id: client_event_id.map(str::to_owned),
@@ -192,9 +192,9 @@ impl LiveSession {
                 map.insert("client_event_id".into(), json!(id));
             }
             self.emit(pending.kind.ack_type(), fields);
-            let now = self.now_ms();
+            let now = self.core.now_ms();
             let source = pending.kind.event_type();
-            self.record(|s| {
+            self.core.record(|s| {
                 if let Some(a) = s.appends.iter_mut().rev().find(|a| {
                     a.at_ms == pending.at_ms && a.source == source && a.injected_at_ms.is_none()
                 }) {
@@ -221,13 +221,13 @@ impl LiveSession {
 
     /// Starts the scripted reply for `trigger` on the output track.
     fn respond(&mut self, trigger: &str) {
-        let reply = self.cfg.script.reply_for(self.response_count);
+        let reply = self.core.cfg.script.reply_for(self.response_count);
         self.response_count += 1;
         let Some(config) = self.started.as_ref() else {
             return;
         };
         let (format, voice) = (config.format, config.voice_name());
-        let response_id = self.ids.openai_id("resp");
+        let response_id = self.core.ids.openai_id("resp");
         let samples = reply.audio.samples_8k();
         let audio_ms = u64::try_from(samples.len() / 8).unwrap_or(u64::MAX);
         let source = if self.in_force.is_empty() {
@@ -238,7 +238,7 @@ impl LiveSession {
         };
         let record = ResponseRecord {
             response_id: response_id.clone(),
-            at_ms: self.now_ms(),
+            at_ms: self.core.now_ms(),
             trigger: trigger.to_owned(),
             instructions: self.effective_instructions(),
             instructions_source: source,
@@ -254,8 +254,8 @@ impl LiveSession {
             tool_call: None,
             ended_at_ms: None,
         };
-        let retention = self.cfg.retention;
-        self.record(|s| s.push_response(record, &retention));
+        let retention = self.core.cfg.retention;
+        self.core.record(|s| s.push_response(record, &retention));
         if let Some(injected) = &reply.error {
             let err = LiveError {
                 error_type: "server_error",
@@ -266,9 +266,9 @@ impl LiveSession {
             self.send_error(&err, None, None);
         }
         if let Some(fail) = &reply.fail {
-            let now = self.now_ms();
+            let now = self.core.now_ms();
             let code = fail.code.clone();
-            self.record(|s| {
+            self.core.record(|s| {
                 if let Some(r) = s
                     .responses
                     .iter_mut()
@@ -295,8 +295,8 @@ impl LiveSession {
             return;
         };
         let sent_ms = speech.sent_ms(format);
-        let now = self.now_ms();
-        self.record(|s| {
+        let now = self.core.now_ms();
+        self.core.record(|s| {
             if let Some(r) = s
                 .responses
                 .iter_mut()
