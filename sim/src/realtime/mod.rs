@@ -49,4 +49,6 @@ pub use server::{router, run};
 pub use session::{SessionContext, SessionInput, SessionOutput, serve_session};
 pub use session_config::{AudioFormat, DEFAULT_INSTRUCTIONS, SessionConfig, TurnDetection};
 #[cfg(test)]
+mod session_harness;
+#[cfg(test)]
 mod session_tests;

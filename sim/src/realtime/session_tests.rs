@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use futures_util::{Sink, Stream};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::clock::SimClock;
 use crate::ids::IdGen;
@@ -24,15 +21,9 @@ use super::script::{
 };
 use super::session::{SessionContext, SessionInput, SessionOutput, serve_session};
 use super::session_config::DEFAULT_INSTRUCTIONS;
+use super::session_harness::Harness;
 
 const WAIT: Duration = Duration::from_secs(7200);
-
-struct Harness {
-    tx: mpsc::UnboundedSender<SessionInput>,
-    rx: mpsc::UnboundedReceiver<SessionOutput>,
-    ledger: Ledger,
-    task: JoinHandle<()>,
-}
 
 fn config(script: Script) -> MockConfig {
     let mut config = MockConfig::new(SimClock::start_default(), IdGen::new(42));
@@ -40,27 +31,7 @@ fn config(script: Script) -> MockConfig {
     config
 }
 
-fn channel_sink(tx: mpsc::UnboundedSender<SessionOutput>) -> impl Sink<SessionOutput> + Unpin {
-    Box::pin(futures_util::sink::unfold(
-        tx,
-        |tx, item: SessionOutput| async move {
-            tx.send(item).map_err(|_| ())?;
-            Ok::<_, ()>(tx)
-        },
-    ))
-}
-
-fn channel_stream(
-    rx: mpsc::UnboundedReceiver<SessionInput>,
-) -> impl Stream<Item = SessionInput> + Unpin {
-    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|v| (v, rx))
-    }))
-}
-
 fn start_with(config: MockConfig, dialect: Dialect, key_valid: bool) -> Harness {
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
     let ledger = config.ledger.clone();
     let ctx = SessionContext {
         config,
@@ -69,17 +40,9 @@ fn start_with(config: MockConfig, dialect: Dialect, key_valid: bool) -> Harness 
         dialect,
         key_valid,
     };
-    let task = tokio::spawn(serve_session(
-        ctx,
-        channel_sink(out_tx),
-        channel_stream(in_rx),
-    ));
-    Harness {
-        tx: in_tx,
-        rx: out_rx,
-        ledger,
-        task,
-    }
+    Harness::spawn(ledger, WAIT, |sink, stream| {
+        serve_session(ctx, sink, stream)
+    })
 }
 
 fn start(script: Script) -> Harness {
@@ -87,37 +50,6 @@ fn start(script: Script) -> Harness {
 }
 
 impl Harness {
-    fn send(&self, event: Value) {
-        self.tx.send(SessionInput::Text(event.to_string())).unwrap();
-    }
-
-    async fn next(&mut self) -> SessionOutput {
-        tokio::time::timeout(WAIT, self.rx.recv())
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn event(&mut self) -> Value {
-        match self.next().await {
-            SessionOutput::Event(v) => v,
-            other => panic!("expected an event, got {other:?}"),
-        }
-    }
-
-    /// Collects events up to and including the first of type `ty`.
-    async fn until(&mut self, ty: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        loop {
-            let event = self.event().await;
-            let done = event["type"] == ty;
-            out.push(event);
-            if done {
-                return out;
-            }
-        }
-    }
-
     async fn error(&mut self) -> Value {
         let event = self.until("error").await;
         event.last().unwrap()["error"].clone()
@@ -127,15 +59,6 @@ impl Harness {
         for frame in bytes.chunks(160) {
             self.send(json!({"type": "input_audio_buffer.append", "audio": B64.encode(frame)}));
         }
-    }
-
-    async fn close(self) -> Ledger {
-        self.tx.send(SessionInput::Close(Some(1000))).unwrap();
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .unwrap()
-            .unwrap();
-        self.ledger
     }
 }
 
@@ -895,7 +818,7 @@ async fn sixty_minute_session_expires_at_exactly_3600_s() {
             reason: "Your session hit the maximum duration of 60 minutes.".to_owned()
         }
     );
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let record = &h.ledger.sessions()[0];
     assert_eq!(record.closed_at_ms, Some(3_600_000));
     assert_eq!(record.close_code, Some(1001));
@@ -947,7 +870,7 @@ async fn beta_retired_and_bad_key_close_immediately() {
             reason: "invalid_request_error.invalid_api_key".to_owned()
         }
     );
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     assert_eq!(h.ledger.sessions()[0].closed_by.as_deref(), Some("auth"));
 }
 
@@ -1041,7 +964,7 @@ async fn scripted_faults_and_failures() {
     let error = h.error().await;
     assert_eq!(error["message"], "hiccup");
     assert_eq!(h.next().await, SessionOutput::Drop);
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let record = &h.ledger.sessions()[0];
     assert_eq!(record.closed_by.as_deref(), Some("fault"));
     assert_eq!(record.closed_at_ms, Some(10_000));
@@ -1179,7 +1102,7 @@ async fn an_oversized_message_gets_an_error_and_a_1009_close() {
         SessionOutput::Close { code, .. } => assert_eq!(code, 1009),
         other => panic!("expected a close frame, got {other:?}"),
     }
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let record = &h.ledger.sessions()[0];
     assert_eq!(record.closed_by.as_deref(), Some("protocol_error"));
     assert_eq!(record.close_code, Some(1009));
@@ -1205,7 +1128,7 @@ async fn a_message_the_transport_refused_gets_an_error_and_a_1009_close() {
         h.next().await,
         SessionOutput::Close { code: 1009, .. }
     ));
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     assert_eq!(
         h.ledger.sessions()[0].closed_by.as_deref(),
         Some("protocol_error")
@@ -1223,7 +1146,7 @@ async fn invalid_utf8_is_recorded_as_a_protocol_error() {
         h.next().await,
         SessionOutput::Close { code: 1007, .. }
     ));
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let record = &h.ledger.sessions()[0];
     assert_eq!(record.closed_by.as_deref(), Some("protocol_error"));
     assert_eq!(record.close_code, Some(1007));

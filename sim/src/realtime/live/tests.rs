@@ -6,43 +6,16 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use futures_util::{Sink, Stream};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::{LiveContext, serve_live_session};
 use crate::clock::SimClock;
 use crate::ids::IdGen;
 use crate::realtime::codec::ulaw_encode;
-use crate::realtime::{Ledger, MockConfig, Reply, ReplyAudio, Script, SessionInput, SessionOutput};
+use crate::realtime::session_harness::Harness;
+use crate::realtime::{MockConfig, Reply, ReplyAudio, Script, SessionOutput};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-struct Harness {
-    tx: mpsc::UnboundedSender<SessionInput>,
-    rx: mpsc::UnboundedReceiver<SessionOutput>,
-    ledger: Ledger,
-    task: JoinHandle<()>,
-}
-
-fn channel_sink(tx: mpsc::UnboundedSender<SessionOutput>) -> impl Sink<SessionOutput> + Unpin {
-    Box::pin(futures_util::sink::unfold(
-        tx,
-        |tx, item: SessionOutput| async move {
-            tx.send(item).map_err(|_| ())?;
-            Ok::<_, ()>(tx)
-        },
-    ))
-}
-
-fn channel_stream(
-    rx: mpsc::UnboundedReceiver<SessionInput>,
-) -> impl Stream<Item = SessionInput> + Unpin {
-    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|v| (v, rx))
-    }))
-}
 
 /// A session whose model answers every turn with `reply_ms` of speech-like audio.
 fn open(reply_ms: u32) -> Harness {
@@ -54,25 +27,15 @@ fn open(reply_ms: u32) -> Harness {
         )),
         ..Script::default()
     });
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
     let ledger = config.ledger.clone();
     let ctx = LiveContext {
         config,
         index: 0,
         key_valid: true,
     };
-    let task = tokio::spawn(serve_live_session(
-        ctx,
-        channel_sink(out_tx),
-        channel_stream(in_rx),
-    ));
-    Harness {
-        tx: in_tx,
-        rx: out_rx,
-        ledger,
-        task,
-    }
+    Harness::spawn(ledger, WAIT, |sink, stream| {
+        serve_live_session(ctx, sink, stream)
+    })
 }
 
 fn start_event(instructions: &str) -> Value {
@@ -82,37 +45,6 @@ fn start_event(instructions: &str) -> Value {
 }
 
 impl Harness {
-    fn send(&self, event: Value) {
-        self.tx.send(SessionInput::Text(event.to_string())).unwrap();
-    }
-
-    async fn next(&mut self) -> SessionOutput {
-        tokio::time::timeout(WAIT, self.rx.recv())
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn event(&mut self) -> Value {
-        match self.next().await {
-            SessionOutput::Event(v) => v,
-            other => panic!("expected an event, got {other:?}"),
-        }
-    }
-
-    /// Events up to and including the first of type `ty`.
-    async fn until(&mut self, ty: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        loop {
-            let event = self.event().await;
-            let done = event["type"] == ty;
-            out.push(event);
-            if done {
-                return out;
-            }
-        }
-    }
-
     /// Everything queued so far, once the session has handled what was sent.
     async fn drain(&mut self) -> Vec<Value> {
         tokio::task::yield_now().await;
@@ -145,15 +77,6 @@ impl Harness {
     async fn started(&mut self, instructions: &str) -> Value {
         self.send(start_event(instructions));
         self.until("session.started").await.pop().unwrap()
-    }
-
-    async fn close(self) -> Ledger {
-        self.tx.send(SessionInput::Close(Some(1000))).unwrap();
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .unwrap()
-            .unwrap();
-        self.ledger
     }
 }
 
@@ -380,7 +303,7 @@ async fn close_fails_pending_appends_then_reports_the_reason() {
         SessionOutput::Close { code: 1000, .. }
     ));
     let ledger = h.ledger.clone();
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let session = &ledger.sessions()[0];
     assert_eq!(session.closed_by.as_deref(), Some("client"));
     assert_eq!(session.appends[0].injected_at_ms, None);
@@ -401,7 +324,7 @@ async fn a_session_without_input_audio_expires() {
     };
     assert_eq!(closed["reason"], "expired");
     let ledger = h.ledger.clone();
-    tokio::time::timeout(WAIT, h.task).await.unwrap().unwrap();
+    h.ended().await;
     let session = &ledger.sessions()[0];
     assert_eq!(session.closed_by.as_deref(), Some("server_expired"));
     assert!(session.closed_at_ms.unwrap() >= 31_000);
