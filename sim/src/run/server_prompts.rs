@@ -253,19 +253,6 @@ mod tests {
         ServerPrompts::from_raw(Path::new("target.yaml"), &raw)
     }
 
-    fn tenant(inbound: &str, outbound: &str) -> TenantPlan {
-        TenantPlan {
-            business_name: "Acme".into(),
-            inbound_prompt: inbound.into(),
-            outbound_prompt: outbound.into(),
-            greeting: None,
-            voice: None,
-            provision: true,
-            contacts: BTreeMap::new(),
-            numbers: Vec::new(),
-        }
-    }
-
     #[test]
     fn a_bare_text_serves_every_tenant_both_ways() {
         let p = prompts("assistant: \"  You are a helpful assistant.\n\"\n").expect("valid");
@@ -274,7 +261,7 @@ mod tests {
             assert_eq!(found.name, "assistant");
             assert_eq!(found.text, "You are a helpful assistant.");
         }
-        let judged = p.settings_for("acme", &tenant("scenario in", "scenario out"));
+        let judged = p.settings_for("acme", &TenantPlan::acme("scenario in", "scenario out"));
         assert_eq!(judged.inbound_prompt, "You are a helpful assistant.");
         assert_eq!(judged.outbound_prompt, "You are a helpful assistant.");
         assert_eq!(judged.business_name, "Acme");
@@ -298,7 +285,7 @@ mod tests {
             Some("desk")
         );
         assert_eq!(p.for_call("acme", CallDirection::Outbound), None);
-        let judged = p.settings_for("zed", &tenant("in", "out"));
+        let judged = p.settings_for("zed", &TenantPlan::acme("in", "out"));
         assert_eq!(judged.inbound_prompt, "Front desk.");
         assert_eq!(judged.outbound_prompt, "");
     }
@@ -307,8 +294,8 @@ mod tests {
     fn without_declared_prompts_the_scenarios_settings_stand() {
         let p = ServerPrompts::default();
         assert_eq!(
-            p.settings_for("acme", &tenant("in", "out")),
-            tenant("in", "out")
+            p.settings_for("acme", &TenantPlan::acme("in", "out")),
+            TenantPlan::acme("in", "out")
         );
     }
 

@@ -603,16 +603,7 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(
             "acme".to_string(),
-            TenantPlan {
-                business_name: "Acme".into(),
-                inbound_prompt: "Answer calls for Acme.".into(),
-                outbound_prompt: "You are making a sales call.".into(),
-                greeting: None,
-                voice: None,
-                provision: true,
-                contacts: BTreeMap::new(),
-                numbers: Vec::new(),
-            },
+            TenantPlan::acme("Answer calls for Acme.", "You are making a sales call."),
         );
         m
     }

@@ -172,6 +172,23 @@ pub struct TenantPlan {
     pub numbers: Vec<String>,
 }
 
+#[cfg(test)]
+impl TenantPlan {
+    /// A provisioned tenant named Acme with these prompts and nothing else, for tests.
+    pub(crate) fn acme(inbound: &str, outbound: &str) -> TenantPlan {
+        TenantPlan {
+            business_name: "Acme".into(),
+            inbound_prompt: inbound.into(),
+            outbound_prompt: outbound.into(),
+            greeting: None,
+            voice: None,
+            provision: true,
+            contacts: BTreeMap::new(),
+            numbers: Vec::new(),
+        }
+    }
+}
+
 /// A tenant edit.
 #[derive(Debug, Clone)]
 pub struct TenantChange {

@@ -109,16 +109,7 @@ mod tests {
         TenantRevision {
             tenant: tenant.into(),
             revision,
-            settings: TenantPlan {
-                business_name: "Acme".into(),
-                inbound_prompt: inbound.into(),
-                outbound_prompt: outbound.into(),
-                greeting: None,
-                voice: None,
-                provision: true,
-                contacts: std::collections::BTreeMap::new(),
-                numbers: Vec::new(),
-            },
+            settings: TenantPlan::acme(inbound, outbound),
         }
     }
 
