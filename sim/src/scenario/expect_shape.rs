@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::expect::Segment;
+use super::path::Segment;
 use crate::transcript::model::{
     AiSummary, AppendSummary, CallSummary, Finding, ResponseSummary, ServerSummary, SessionSummary,
     StreamSummary, TenantChangeRecord, TenantState, Transcript, TruncateSummary, UpdateSummary,
@@ -258,7 +258,7 @@ fn sample_session() -> SessionSummary {
 
 #[cfg(test)]
 mod tests {
-    use super::super::expect::parse_path;
+    use super::super::path::parse_path;
     use super::*;
 
     fn check(path: &str) -> Result<(), String> {

@@ -4,7 +4,8 @@
 //! - `load`: YAML → the raw `model` with `file:line:col` and key paths; `limits` guard the
 //!   parser and every allocation the file drives.
 //! - `validate`: raw model → `plan`, every reference resolved and every alternative checked.
-//! - `expect`: assertion paths and matchers; `expect_shape`: which paths can exist.
+//! - `path`: assertion paths into the transcript; `expect`: matchers and judging;
+//!   `expect_shape`: which paths can exist.
 //! - `duration`: human durations (`1h30m`).
 
 pub mod discovery;
@@ -15,6 +16,7 @@ mod expect_shape;
 pub mod limits;
 pub mod load;
 pub mod model;
+pub mod path;
 pub mod plan;
 pub mod validate;
 
