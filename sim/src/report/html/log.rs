@@ -7,7 +7,7 @@ use base64::Engine as _;
 
 use super::records::call_sessions;
 use super::text::{escape, fmt_ms, opt, w};
-use crate::transcript::model::{CallSummary, Transcript};
+use crate::transcript::model::{CallSummary, SessionSummary, Transcript};
 
 /// Audio to embed per call: µ-law 8 kHz bytes, embedded as WAV `data:` URLs.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +20,33 @@ pub struct CallAudio {
 
 pub(super) fn render_message_log(out: &mut String, t: &Transcript, call: &CallSummary) {
     out.push_str("<div class=\"message-log\">\n<h4>Message log</h4>\n");
+    render_webhooks(out, call);
+    render_stream(out, call);
+    w!(
+        out,
+        "<p class=\"callbacks\">Status callbacks: {}</p>\n",
+        if call.status_callbacks.is_empty() {
+            "none".to_owned()
+        } else {
+            escape(&call.status_callbacks.join(", "))
+        }
+    );
+    if !call.errors.is_empty() {
+        let errors: Vec<String> = call.errors.iter().map(u32::to_string).collect();
+        w!(
+            out,
+            "<p class=\"flag\">Twilio errors: {}</p>\n",
+            errors.join(", ")
+        );
+    }
+    for s in call_sessions(t, call) {
+        render_session(out, s);
+    }
+    out.push_str("</div>\n");
+}
+
+/// Every webhook attempt of the call, in a table.
+fn render_webhooks(out: &mut String, call: &CallSummary) {
     if !call.webhooks.is_empty() {
         out.push_str("<table class=\"webhooks\"><tr><th>at</th><th>webhook</th><th>fallback</th><th>signed</th><th>HTTP</th><th>error</th></tr>\n");
         for wh in &call.webhooks {
@@ -36,6 +63,10 @@ pub(super) fn render_message_log(out: &mut String, t: &Transcript, call: &CallSu
         }
         out.push_str("</table>\n");
     }
+}
+
+/// The call's media stream, in a table.
+fn render_stream(out: &mut String, call: &CallSummary) {
     match &call.stream {
         Some(st) => {
             let params: Vec<String> = st
@@ -79,89 +110,74 @@ pub(super) fn render_message_log(out: &mut String, t: &Transcript, call: &CallSu
         }
         None => out.push_str("<p>No media stream.</p>\n"),
     }
+}
+
+/// One AI session: its configurations, context appends (Live), truncates, the errors the mock
+/// sent and the audio it received.
+fn render_session(out: &mut String, s: &SessionSummary) {
+    if !s.updates.is_empty() {
+        w!(
+            out,
+            "<table class=\"updates\"><caption>AI session #{} <code>session.update</code>s</caption>\
+             <tr><th>at</th><th>result</th><th>prompt source</th><th>input</th><th>output</th></tr>\n",
+            s.index
+        );
+        for u in &s.updates {
+            let result = if u.accepted {
+                "accepted".to_owned()
+            } else {
+                format!(
+                    "<span class=\"flag\">rejected: {}</span>",
+                    escape(u.error.as_deref().unwrap_or("?"))
+                )
+            };
+            w!(
+                out,
+                "<tr><td>{}</td><td>{result}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                fmt_ms(u.at_ms),
+                escape(&u.prompt_source),
+                escape(&u.input_format),
+                escape(&u.output_format)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !s.truncates.is_empty() {
+        w!(
+            out,
+            "<table class=\"truncates\"><caption>AI session #{} truncates</caption>\
+             <tr><th>at</th><th>cut at</th><th>item audio</th><th>result</th></tr>\n",
+            s.index
+        );
+        for tr in &s.truncates {
+            let result = match &tr.error {
+                Some(e) => format!("<span class=\"flag\">{}</span>", escape(e)),
+                None => "ok".to_owned(),
+            };
+            w!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>\n",
+                fmt_ms(tr.at_ms),
+                fmt_ms(tr.audio_end_ms),
+                tr.item_audio_ms.map_or("–".to_owned(), fmt_ms)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !s.errors_sent.is_empty() {
+        w!(
+            out,
+            "<p class=\"flag\">AI session #{} errors sent by the mock: {}</p>\n",
+            s.index,
+            escape(&s.errors_sent.join(", "))
+        );
+    }
     w!(
         out,
-        "<p class=\"callbacks\">Status callbacks: {}</p>\n",
-        if call.status_callbacks.is_empty() {
-            "none".to_owned()
-        } else {
-            escape(&call.status_callbacks.join(", "))
-        }
+        "<p>AI session #{} received {} of audio.</p>\n",
+        s.index,
+        fmt_ms(s.audio_received_s * 1000)
     );
-    if !call.errors.is_empty() {
-        let errors: Vec<String> = call.errors.iter().map(u32::to_string).collect();
-        w!(
-            out,
-            "<p class=\"flag\">Twilio errors: {}</p>\n",
-            errors.join(", ")
-        );
-    }
-    for s in call_sessions(t, call) {
-        if !s.updates.is_empty() {
-            w!(
-                out,
-                "<table class=\"updates\"><caption>AI session #{} <code>session.update</code>s</caption>\
-                 <tr><th>at</th><th>result</th><th>prompt source</th><th>input</th><th>output</th></tr>\n",
-                s.index
-            );
-            for u in &s.updates {
-                let result = if u.accepted {
-                    "accepted".to_owned()
-                } else {
-                    format!(
-                        "<span class=\"flag\">rejected: {}</span>",
-                        escape(u.error.as_deref().unwrap_or("?"))
-                    )
-                };
-                w!(
-                    out,
-                    "<tr><td>{}</td><td>{result}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                    fmt_ms(u.at_ms),
-                    escape(&u.prompt_source),
-                    escape(&u.input_format),
-                    escape(&u.output_format)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-        if !s.truncates.is_empty() {
-            w!(
-                out,
-                "<table class=\"truncates\"><caption>AI session #{} truncates</caption>\
-                 <tr><th>at</th><th>cut at</th><th>item audio</th><th>result</th></tr>\n",
-                s.index
-            );
-            for tr in &s.truncates {
-                let result = match &tr.error {
-                    Some(e) => format!("<span class=\"flag\">{}</span>", escape(e)),
-                    None => "ok".to_owned(),
-                };
-                w!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>\n",
-                    fmt_ms(tr.at_ms),
-                    fmt_ms(tr.audio_end_ms),
-                    tr.item_audio_ms.map_or("–".to_owned(), fmt_ms)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-        if !s.errors_sent.is_empty() {
-            w!(
-                out,
-                "<p class=\"flag\">AI session #{} errors sent by the mock: {}</p>\n",
-                s.index,
-                escape(&s.errors_sent.join(", "))
-            );
-        }
-        w!(
-            out,
-            "<p>AI session #{} received {} of audio.</p>\n",
-            s.index,
-            fmt_ms(s.audio_received_s * 1000)
-        );
-    }
-    out.push_str("</div>\n");
 }
 
 /// Longest audio embedded per player. A 16-bit WAV of a whole 25-minute call is 24 MB before

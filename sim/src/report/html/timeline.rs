@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::records::{call_responses, call_sessions};
 use super::text::{escape, fmt_ms, opt, parse_callback, w};
-use crate::transcript::model::{CallSummary, Transcript};
+use crate::transcript::model::{CallSummary, SessionSummary, Transcript};
 
 const SVG_W: f64 = 1000.0;
 const PLOT_X0: f64 = 130.0;
@@ -125,6 +125,22 @@ fn bar(
     );
 }
 
+/// The rows of the timeline, top to bottom.
+const ROWS: [&str; 7] = [
+    "call",
+    "webhooks",
+    "media stream",
+    "AI sessions",
+    "AI responses",
+    "clears",
+    "status callbacks",
+];
+
+/// The vertical centre of row `i`.
+fn row_y(i: usize) -> f64 {
+    TOP + ROW_H * i as f64 + ROW_H / 2.0
+}
+
 pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSummary) {
     let sessions = call_sessions(t, call);
     let responses = call_responses(t, call);
@@ -146,23 +162,53 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
     let axis = Axis {
         total_ms: latest.into_iter().flatten().max().unwrap_or(0).max(1),
     };
-    let rows = [
-        "call",
-        "webhooks",
-        "media stream",
-        "AI sessions",
-        "AI responses",
-        "clears",
-        "status callbacks",
-    ];
-    let row_y = |i: usize| TOP + ROW_H * i as f64 + ROW_H / 2.0;
-    let height = TOP + ROW_H * rows.len() as f64 + 26.0;
+    render_frame(out, &axis, &call.name);
+    render_call_and_webhooks(out, &axis, call);
+    render_stream(out, &axis, call);
+    render_sessions(out, &axis, &sessions);
+    tick_path(
+        out,
+        responses.iter().map(|r| axis.x(r.at_ms)),
+        row_y(4),
+        "resp",
+        &format!("{} AI response(s)", responses.len()),
+    );
+    if let Some(st) = &call.stream {
+        tick_path(
+            out,
+            st.clears_at_ms.iter().map(|&ms| axis.x(ms)),
+            row_y(5),
+            "clear",
+            &format!("{} clear(s)", st.clears_at_ms.len()),
+        );
+    }
+    let mut cbs = Points::default();
+    for (event, ms) in &callbacks {
+        cbs.add(axis.x(*ms), format!("{event} at {}", fmt_ms(*ms)), false);
+    }
+    cbs.render(out, row_y(6), "cb");
+    out.push_str(
+        "</svg>\n<div class=\"legend\">\
+        <span><i style=\"background:#cfd4dc\"></i>call</span>\
+        <span><i style=\"background:#2e7d32\"></i>webhook 2xx</span>\
+        <span><i style=\"background:#c62828\"></i>webhook failed</span>\
+        <span><i style=\"background:#64b5f6\"></i>media stream</span>\
+        <span><i style=\"background:#9575cd\"></i>AI session</span>\
+        <span><i style=\"background:#1b5e20\"></i>AI response</span>\
+        <span><i style=\"background:#ef6c00\"></i>clear</span>\
+        <span><i style=\"background:#546e7a\"></i>status callback</span></div>\n</div>\n",
+    );
+}
 
+/// Opens the timeline: the SVG with its styles, then the grid, the time axis and the row
+/// labels, first so that markers paint over them.
+fn render_frame(out: &mut String, axis: &Axis, call_name: &str) {
+    let height = TOP + ROW_H * ROWS.len() as f64 + 26.0;
     out.push_str("<div class=\"timeline\">\n<h4>Timeline</h4>\n");
     w!(
         out,
         "<svg viewBox=\"0 0 {SVG_W} {height:.0}\" role=\"img\" aria-label=\"timeline of call {}\">",
-        escape(&call.name)
+        escape(call_name)
     );
     out.push_str(
         "<style>text{font:11px sans-serif;fill:#333}.grid{stroke:#e4e6ec}.axis{stroke:#888}\
@@ -170,9 +216,8 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
          .session{fill:#9575cd}.resp{stroke:#1b5e20;stroke-width:1.5}.clear{stroke:#ef6c00;stroke-width:1.5}\
          .cb{fill:#546e7a}.label{fill:#fff;font-size:10px}</style>",
     );
-    // Grid and axis labels first so markers paint over them.
     let step = axis.tick_step();
-    let axis_y = TOP + ROW_H * rows.len() as f64;
+    let axis_y = TOP + ROW_H * ROWS.len() as f64;
     let mut tick = 0;
     while tick <= axis.total_ms {
         let x = axis.x(tick);
@@ -191,17 +236,20 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
         out,
         "<line class=\"axis\" x1=\"{PLOT_X0}\" y1=\"{axis_y:.1}\" x2=\"{PLOT_X1}\" y2=\"{axis_y:.1}\"/>"
     );
-    for (i, name) in rows.iter().enumerate() {
+    for (i, name) in ROWS.iter().enumerate() {
         w!(
             out,
             "<text x=\"4\" y=\"{:.1}\">{name}</text>",
             row_y(i) + 4.0
         );
     }
+}
 
+/// The call's bar and a point per webhook attempt, red when it failed.
+fn render_call_and_webhooks(out: &mut String, axis: &Axis, call: &CallSummary) {
     bar(
         out,
-        &axis,
+        axis,
         call.started_at_ms,
         call.ended_at_ms,
         row_y(0),
@@ -213,7 +261,6 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
             call.ended_at_ms.map_or("(no end)".to_owned(), fmt_ms)
         ),
     );
-
     let mut hooks = Points::default();
     for wh in &call.webhooks {
         let ok = wh.http_status.is_some_and(|s| (200..300).contains(&s)) && wh.error_code.is_none();
@@ -230,31 +277,39 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
         );
     }
     hooks.render(out, row_y(1), "ok");
+}
 
-    if let Some(st) = &call.stream
-        && let Some(from) = st.connected_at_ms
-    {
+/// The media stream's bar, from connection to its end.
+fn render_stream(out: &mut String, axis: &Axis, call: &CallSummary) {
+    let Some(st) = &call.stream else {
+        return;
+    };
+    let Some(from) = st.connected_at_ms else {
+        return;
+    };
+    bar(
+        out,
+        axis,
+        from,
+        st.ended_at_ms,
+        row_y(2),
+        "stream",
+        &format!(
+            "stream {} connected {} ended {} by {}",
+            st.stream_sid,
+            fmt_ms(from),
+            st.ended_at_ms.map_or("–".to_owned(), fmt_ms),
+            st.ended_by.as_deref().unwrap_or("–")
+        ),
+    );
+}
+
+/// A bar per AI session, labelled with its index when there is room.
+fn render_sessions(out: &mut String, axis: &Axis, sessions: &[&SessionSummary]) {
+    for s in sessions {
         bar(
             out,
-            &axis,
-            from,
-            st.ended_at_ms,
-            row_y(2),
-            "stream",
-            &format!(
-                "stream {} connected {} ended {} by {}",
-                st.stream_sid,
-                fmt_ms(from),
-                st.ended_at_ms.map_or("–".to_owned(), fmt_ms),
-                st.ended_by.as_deref().unwrap_or("–")
-            ),
-        );
-    }
-
-    for s in &sessions {
-        bar(
-            out,
-            &axis,
+            axis,
             s.opened_at_ms,
             s.closed_at_ms,
             row_y(3),
@@ -279,41 +334,6 @@ pub(super) fn render_timeline(out: &mut String, t: &Transcript, call: &CallSumma
             );
         }
     }
-
-    tick_path(
-        out,
-        responses.iter().map(|r| axis.x(r.at_ms)),
-        row_y(4),
-        "resp",
-        &format!("{} AI response(s)", responses.len()),
-    );
-    if let Some(st) = &call.stream {
-        tick_path(
-            out,
-            st.clears_at_ms.iter().map(|&ms| axis.x(ms)),
-            row_y(5),
-            "clear",
-            &format!("{} clear(s)", st.clears_at_ms.len()),
-        );
-    }
-
-    let mut cbs = Points::default();
-    for (event, ms) in &callbacks {
-        cbs.add(axis.x(*ms), format!("{event} at {}", fmt_ms(*ms)), false);
-    }
-    cbs.render(out, row_y(6), "cb");
-
-    out.push_str(
-        "</svg>\n<div class=\"legend\">\
-        <span><i style=\"background:#cfd4dc\"></i>call</span>\
-        <span><i style=\"background:#2e7d32\"></i>webhook 2xx</span>\
-        <span><i style=\"background:#c62828\"></i>webhook failed</span>\
-        <span><i style=\"background:#64b5f6\"></i>media stream</span>\
-        <span><i style=\"background:#9575cd\"></i>AI session</span>\
-        <span><i style=\"background:#1b5e20\"></i>AI response</span>\
-        <span><i style=\"background:#ef6c00\"></i>clear</span>\
-        <span><i style=\"background:#546e7a\"></i>status callback</span></div>\n</div>\n",
-    );
 }
 
 #[cfg(test)]
