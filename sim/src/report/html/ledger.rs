@@ -60,6 +60,27 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
         _ => None,
     });
     let own_source = format!("{}.{}_prompt", call.tenant, call.direction);
+    render_banner(out, call, expected, &own_source);
+    render_expected(out, call, expected, tenant.is_some(), &own_source);
+    w!(
+        out,
+        "<h4>What the caller talked to (source <code>{}</code>)</h4>\n",
+        escape(&call.prompt_source)
+    );
+    match (&call.instructions, expected) {
+        (Some(got), Some(exp)) => out.push_str(&word_diff(exp, got)),
+        (Some(got), None) => w!(out, "<pre>{}</pre>", escape(got)),
+        (None, _) => out.push_str("<p>No instructions reached the AI.</p>"),
+    }
+    out.push('\n');
+    render_sessions(out, t, call, expected);
+    render_responses(out, t, call);
+    out.push_str("</div>\n");
+}
+
+/// The red banner for the seed bug (the other direction's prompt), or a plain note when the
+/// call talked to some other prompt than its own.
+fn render_banner(out: &mut String, call: &CallSummary, expected: Option<&str>, own_source: &str) {
     if is_wrong_prompt(call) {
         let other = other_direction(&call.direction).unwrap_or("other direction's");
         let mut direction = call.direction.clone();
@@ -92,36 +113,39 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
             escape(&call.prompt_source)
         );
     }
-    match (expected, tenant) {
+}
+
+/// Which prompt the call should have talked to, or why there is none.
+fn render_expected(
+    out: &mut String,
+    call: &CallSummary,
+    expected: Option<&str>,
+    tenant_known: bool,
+    own_source: &str,
+) {
+    match (expected, tenant_known) {
         (Some(_), _) => w!(
             out,
             "<p>Expected: tenant <code>{}</code>'s {} prompt (<code>{}</code>).</p>\n",
             escape(&call.tenant),
             escape(&call.direction),
-            escape(&own_source)
+            escape(own_source)
         ),
-        (None, None) => w!(
+        (None, false) => w!(
             out,
             "<p>Tenant <code>{}</code> is not in the transcript; no expected prompt.</p>\n",
             escape(&call.tenant)
         ),
-        (None, Some(_)) => w!(
+        (None, true) => w!(
             out,
             "<p>Unknown direction <code>{}</code>; no expected prompt.</p>\n",
             escape(&call.direction)
         ),
     }
-    w!(
-        out,
-        "<h4>What the caller talked to (source <code>{}</code>)</h4>\n",
-        escape(&call.prompt_source)
-    );
-    match (&call.instructions, expected) {
-        (Some(got), Some(exp)) => out.push_str(&word_diff(exp, got)),
-        (Some(got), None) => w!(out, "<pre>{}</pre>", escape(got)),
-        (None, _) => out.push_str("<p>No instructions reached the AI.</p>"),
-    }
-    out.push('\n');
+}
+
+/// Each AI session of the call with its instructions, diffed against the expected prompt.
+fn render_sessions(out: &mut String, t: &Transcript, call: &CallSummary, expected: Option<&str>) {
     let sessions = call_sessions(t, call);
     if sessions.is_empty() {
         out.push_str("<p>No AI session served this call.</p>\n");
@@ -144,6 +168,10 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
         }
         out.push_str("</div>\n");
     }
+}
+
+/// Every response of the call and the prompt behind it, the other direction's flagged.
+fn render_responses(out: &mut String, t: &Transcript, call: &CallSummary) {
     let responses = call_responses(t, call);
     if !responses.is_empty() {
         out.push_str("<table class=\"responses\"><tr><th>at</th><th>session</th><th>trigger</th><th>prompt source</th><th>status</th></tr>\n");
@@ -167,7 +195,6 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
         }
         out.push_str("</table>\n");
     }
-    out.push_str("</div>\n");
 }
 
 #[cfg(test)]
