@@ -180,6 +180,16 @@ fn render_scenario(
     }
     out.push_str("</div>\n");
 
+    render_verdict(out, s);
+    if let Some(t) = &s.transcript {
+        render_transcript(out, s, t, slug, audio);
+    }
+    out.push_str("</section>\n");
+}
+
+/// Why the scenario ended as it did: the causes, the warnings, the failed assertions first, the
+/// harness error, then the passed assertions folded.
+fn render_verdict(out: &mut String, s: &ScenarioReport) {
     // A call's root cause comes before the assertions that only show its consequences, as on
     // the terminal; warnings follow it, since they fail nothing.
     for (class, title, lines) in [
@@ -233,11 +243,6 @@ fn render_scenario(
         }
         out.push_str("</ul></details>\n");
     }
-
-    if let Some(t) = &s.transcript {
-        render_transcript(out, s, t, slug, audio);
-    }
-    out.push_str("</section>\n");
 }
 
 fn render_transcript(
