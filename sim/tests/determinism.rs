@@ -1,4 +1,5 @@
-//! Two runs of the same scenarios write byte-identical JSON reports, under both transports.
+//! Runs of the same scenarios write byte-identical JSON reports and captures, under both
+//! transports.
 //!
 //! This check lives in its own test binary: cargo runs test binaries one at a time, so no
 //! sibling test competes for the CPU while the two runs happen (see ARCHITECTURE.md, "Virtual
@@ -6,8 +7,6 @@
 
 #[path = "common/callsim.rs"]
 mod callsim_binary;
-
-use std::path::PathBuf;
 
 use callsim_binary::callsim;
 
@@ -20,14 +19,14 @@ const SCENARIOS: &[&str] = &[
 ];
 
 #[test]
-fn two_runs_write_identical_json_reports() {
+fn three_runs_write_identical_json_reports_and_captures() {
     let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<PathBuf> = ["a.json", "b.json"]
-        .iter()
-        .map(|n| dir.path().join(n))
-        .collect();
-    for path in &paths {
-        let mut args = vec!["run", "--jobs", "1", "--json", path.to_str().unwrap()];
+    let mut outputs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for n in 0..3 {
+        let json = dir.path().join(format!("{n}.json"));
+        let capture = dir.path().join(format!("{n}.jsonl"));
+        let mut args = vec!["run", "--jobs", "1", "--json", json.to_str().unwrap()];
+        args.extend_from_slice(&["--capture", capture.to_str().unwrap()]);
         args.extend_from_slice(SCENARIOS);
         let out = callsim().args(&args).output().expect("callsim runs");
         assert_eq!(
@@ -36,13 +35,21 @@ fn two_runs_write_identical_json_reports() {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        outputs.push((
+            std::fs::read(&json).unwrap(),
+            std::fs::read(&capture).unwrap(),
+        ));
     }
-    let (a, b) = (
-        std::fs::read(&paths[0]).unwrap(),
-        std::fs::read(&paths[1]).unwrap(),
-    );
-    assert!(a.len() > 1000, "the report holds the transcripts");
-    assert!(a == b, "the two JSON reports differ");
+    let (report, capture) = &outputs[0];
+    assert!(report.len() > 1000, "the report holds the transcripts");
+    // The capture holds every message of both sockets with its virtual time, so any frame
+    // taken in another order (a reconnect racing the caller's audio) shows here even when the
+    // transcript rounds it away.
+    assert!(capture.len() > 100_000, "the capture holds every frame");
+    for (n, (r, c)) in outputs.iter().enumerate().skip(1) {
+        assert!(r == report, "run {n}'s JSON report differs from run 0's");
+        assert!(c == capture, "run {n}'s capture differs from run 0's");
+    }
 }
 
 /// The JSON report of one run of `scenario` over `transport`.

@@ -44,7 +44,12 @@ where
             Ok(conn) => conn,
             Err(end) => return end,
         };
+        // Biased, so that a caller frame and an AI event ready at the same instant are taken
+        // in the same order on every run: an unbiased select draws the order at random, and a
+        // harness that replays the same seed must see the same bytes. The caller's frames come
+        // first; neither side can starve the other, since each delivers a bounded burst.
         let arrival = tokio::select! {
+            biased;
             message = twilio_rx.next() => Arrival::Twilio(message),
             event = conn.stream.next() => Arrival::Ai(event),
         };

@@ -107,7 +107,10 @@ impl FaultyLink {
             // Only the connections open at the drop are cut; one opened after it is left alone,
             // as a network that came back would.
             Some(cut) if cut > Instant::now() => {
+                // Biased, as every select on the run's clock: an unbiased one draws its order
+                // at random, and a seeded run must be the same bytes every time.
                 tokio::select! {
+                    biased;
                     () = both => {}
                     () = sleep_until(cut) => {}
                 }

@@ -162,7 +162,9 @@ async fn lifecycle(
         _ => plan.ring,
     };
     // A REST update while ringing cancels the call.
+    // Biased: a REST update due at the very end of the ring wins on every run, not at random.
     tokio::select! {
+        biased;
         Some(_) = control.recv() => return "canceled".into(),
         () = sleep(ring) => {}
     }

@@ -152,7 +152,10 @@ impl<'a> Executor<'a> {
     }
 
     async fn wait(&mut self, d: Duration) -> Option<ControlCmd> {
+        // Biased: a REST update due at the instant the wait ends wins on every run, not at
+        // random, so that a seeded run is the same bytes every time.
         tokio::select! {
+            biased;
             Some(cmd) = self.control.recv() => Some(cmd),
             () = sleep(d) => None,
         }
@@ -239,6 +242,7 @@ impl<'a> Executor<'a> {
                 return Flow::End("completed".into());
             }
             tokio::select! {
+                biased;
                 Some(cmd) = self.control.recv() => return Flow::Control(cmd),
                 () = sleep_until(next) => {}
             }

@@ -1,6 +1,8 @@
 //! The Media Streams socket itself: opened with Twilio's handshake (signed over the public URL,
 //! Twilio's headers, no subprotocol) and closed off the call's path once the session is over.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{Stream, StreamExt};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
@@ -103,6 +105,16 @@ pub async fn open_stream(
         let signature = sign(&env.auth_token, public_url, &[]);
         let value = HeaderValue::from_str(&signature).map_err(|e| fail(None, e.to_string()))?;
         request.headers_mut().insert("X-Twilio-Signature", value);
+    }
+    // The handshake nonce comes from the run's seed, not from tungstenite's random one, so that
+    // a capture of the same scenario and seed is the same bytes. Forking does not advance the
+    // run's ids, so the SIDs of the calls are what they were.
+    let nonce = env.ids.fork(&format!("sec-websocket-key {public_url}"));
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&nonce.next_u64().to_le_bytes());
+    key[8..].copy_from_slice(&nonce.next_u64().to_le_bytes());
+    if let Ok(value) = HeaderValue::from_str(&BASE64.encode(key)) {
+        request.headers_mut().insert("Sec-WebSocket-Key", value);
     }
     // Twilio's upgrade names the public host, whatever address callsim really dials.
     if let Some(host) =
