@@ -23,6 +23,13 @@ pub(super) fn is_wrong_prompt(call: &CallSummary) -> bool {
             .is_some_and(|other| call.prompt_source == format!("{}.{other}_prompt", call.tenant))
 }
 
+/// Whether the instructions carry the expected prompt's text. Judged on the text, not on the
+/// prompt's name: a prompt the target declares has a name of its own, and a later revision
+/// that extends the first still carries it.
+fn carries(instructions: Option<&str>, expected: &str) -> bool {
+    !expected.trim().is_empty() && instructions.is_some_and(|got| got.contains(expected))
+}
+
 /// A word diff of the expected and the delivered prompt, as HTML.
 fn word_diff(expected: &str, delivered: &str) -> String {
     if expected == delivered {
@@ -60,7 +67,7 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
         _ => None,
     });
     let own_source = format!("{}.{}_prompt", call.tenant, call.direction);
-    render_banner(out, call, expected, &own_source);
+    render_banner(out, call, expected);
     render_expected(out, call, expected, tenant.is_some(), &own_source);
     w!(
         out,
@@ -80,7 +87,7 @@ pub(super) fn render_prompt_ledger(out: &mut String, t: &Transcript, call: &Call
 
 /// The red banner for the seed bug (the other direction's prompt), or a plain note when the
 /// call talked to some other prompt than its own.
-fn render_banner(out: &mut String, call: &CallSummary, expected: Option<&str>, own_source: &str) {
+fn render_banner(out: &mut String, call: &CallSummary, expected: Option<&str>) {
     if is_wrong_prompt(call) {
         let other = other_direction(&call.direction).unwrap_or("other direction's");
         let mut direction = call.direction.clone();
@@ -103,7 +110,9 @@ fn render_banner(out: &mut String, call: &CallSummary, expected: Option<&str>, o
             );
         }
         out.push_str(".</div>\n");
-    } else if expected.is_some() && call.prompt_source != own_source {
+    } else if let Some(expected) = expected
+        && !carries(call.instructions.as_deref(), expected)
+    {
         w!(
             out,
             "<div class=\"prompt-mismatch\">Call <code>{}</code> did not talk to tenant {}'s {} prompt: prompt source <code>{}</code>.</div>\n",
@@ -240,5 +249,28 @@ mod tests {
         let html = render_html(&report, &BTreeMap::new());
         assert!(html.contains("class=\"prompt-mismatch\""));
         assert!(html.contains("No AI session served this call."));
+    }
+
+    #[test]
+    fn a_prompt_the_target_declares_is_judged_by_its_text_not_its_name() {
+        // A server with a built-in prompt declared as `sample`: the call's source is that name,
+        // and the tenant's prompt is that text, so nothing is amiss.
+        let sample = "You are a helpful assistant.";
+        let mut t = transcript(
+            vec![call("caller", "sample", false, &format!("Hi. {sample}"))],
+            vec![session(0, "caller", sample, "sample")],
+        );
+        if let Some(tenant) = t.tenants.get_mut("acme") {
+            tenant.inbound_prompt = sample.into();
+        }
+        let mut report = legacy_report();
+        report.scenarios[0].transcript = Some(t.clone());
+        let html = render_html(&report, &BTreeMap::new());
+        assert!(!html.contains("class=\"prompt-mismatch\""), "{html}");
+        // The same call without the text is a mismatch, whatever its source is named.
+        t.calls[0].instructions = Some("Something else entirely.".into());
+        report.scenarios[0].transcript = Some(t);
+        let html = render_html(&report, &BTreeMap::new());
+        assert!(html.contains("class=\"prompt-mismatch\""));
     }
 }
