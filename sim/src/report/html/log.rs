@@ -142,6 +142,28 @@ fn render_session(out: &mut String, s: &SessionSummary) {
         }
         out.push_str("</table>\n");
     }
+    if !s.appends.is_empty() {
+        w!(
+            out,
+            "<table class=\"appends\"><caption>AI session #{} context appends</caption>\
+             <tr><th>at</th><th>event</th><th>prompt source</th><th>injected</th></tr>\n",
+            s.index
+        );
+        for a in &s.appends {
+            let injected = match a.injected_at_ms {
+                Some(ms) => fmt_ms(ms),
+                None => "<span class=\"flag\">never</span>".to_owned(),
+            };
+            w!(
+                out,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{injected}</td></tr>\n",
+                fmt_ms(a.at_ms),
+                escape(&a.source),
+                escape(&a.prompt_source)
+            );
+        }
+        out.push_str("</table>\n");
+    }
     if !s.truncates.is_empty() {
         w!(
             out,
@@ -242,5 +264,35 @@ mod tests {
         assert!(html.contains("class=\"audio-heard\" src=\"data:audio/wav;base64,UklGR"));
         assert!(html.contains("class=\"audio-ai\" src=\"data:audio/wav;base64,UklGR"));
         assert!(html.contains("200 ms"));
+    }
+
+    #[test]
+    fn a_live_sessions_context_appends_are_listed_with_their_injection() {
+        use crate::transcript::model::AppendSummary;
+        let mut report = legacy_report();
+        let t = report.scenarios[0]
+            .transcript
+            .as_mut()
+            .expect("a transcript");
+        t.ai.sessions[0].appends = vec![
+            AppendSummary {
+                at_ms: 1_200,
+                source: "session.instructions.append".into(),
+                prompt_source: "acme.inbound_prompt@2".into(),
+                injected_at_ms: Some(1_700),
+            },
+            AppendSummary {
+                at_ms: 9_000,
+                source: "session.thinking.append".into(),
+                prompt_source: "<other>".into(),
+                injected_at_ms: None,
+            },
+        ];
+        let html = render_html(&report, &BTreeMap::new());
+        assert!(html.contains("context appends</caption>"), "{html}");
+        assert!(html.contains(
+            "<td><code>session.instructions.append</code></td><td>acme.inbound_prompt@2</td>"
+        ));
+        assert!(html.contains("&lt;other&gt;</td><td><span class=\"flag\">never</span>"));
     }
 }
