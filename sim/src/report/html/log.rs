@@ -142,50 +142,8 @@ fn render_session(out: &mut String, s: &SessionSummary) {
         }
         out.push_str("</table>\n");
     }
-    if !s.appends.is_empty() {
-        w!(
-            out,
-            "<table class=\"appends\"><caption>AI session #{} context appends</caption>\
-             <tr><th>at</th><th>event</th><th>prompt source</th><th>injected</th></tr>\n",
-            s.index
-        );
-        for a in &s.appends {
-            let injected = match a.injected_at_ms {
-                Some(ms) => fmt_ms(ms),
-                None => "<span class=\"flag\">never</span>".to_owned(),
-            };
-            w!(
-                out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{injected}</td></tr>\n",
-                fmt_ms(a.at_ms),
-                escape(&a.source),
-                escape(&a.prompt_source)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    if !s.truncates.is_empty() {
-        w!(
-            out,
-            "<table class=\"truncates\"><caption>AI session #{} truncates</caption>\
-             <tr><th>at</th><th>cut at</th><th>item audio</th><th>result</th></tr>\n",
-            s.index
-        );
-        for tr in &s.truncates {
-            let result = match &tr.error {
-                Some(e) => format!("<span class=\"flag\">{}</span>", escape(e)),
-                None => "ok".to_owned(),
-            };
-            w!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>\n",
-                fmt_ms(tr.at_ms),
-                fmt_ms(tr.audio_end_ms),
-                tr.item_audio_ms.map_or("–".to_owned(), fmt_ms)
-            );
-        }
-        out.push_str("</table>\n");
-    }
+    render_appends(out, s);
+    render_truncates(out, s);
     if !s.errors_sent.is_empty() {
         w!(
             out,
@@ -200,6 +158,61 @@ fn render_session(out: &mut String, s: &SessionSummary) {
         s.index,
         fmt_ms(s.audio_received_s * 1000)
     );
+}
+
+/// A Live session's context appends: when, which event, the prompt each carries, and when the
+/// model injected it.
+fn render_appends(out: &mut String, s: &SessionSummary) {
+    if s.appends.is_empty() {
+        return;
+    }
+    w!(
+        out,
+        "<table class=\"appends\"><caption>AI session #{} context appends</caption>\
+         <tr><th>at</th><th>event</th><th>prompt source</th><th>injected</th></tr>\n",
+        s.index
+    );
+    for a in &s.appends {
+        let injected = match a.injected_at_ms {
+            Some(ms) => fmt_ms(ms),
+            None => "<span class=\"flag\">never</span>".to_owned(),
+        };
+        w!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{injected}</td></tr>\n",
+            fmt_ms(a.at_ms),
+            escape(&a.source),
+            escape(&a.prompt_source)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+/// A session's truncates: when, where they cut, and what the service answered.
+fn render_truncates(out: &mut String, s: &SessionSummary) {
+    if s.truncates.is_empty() {
+        return;
+    }
+    w!(
+        out,
+        "<table class=\"truncates\"><caption>AI session #{} truncates</caption>\
+         <tr><th>at</th><th>cut at</th><th>item audio</th><th>result</th></tr>\n",
+        s.index
+    );
+    for tr in &s.truncates {
+        let result = match &tr.error {
+            Some(e) => format!("<span class=\"flag\">{}</span>", escape(e)),
+            None => "ok".to_owned(),
+        };
+        w!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{result}</td></tr>\n",
+            fmt_ms(tr.at_ms),
+            fmt_ms(tr.audio_end_ms),
+            tr.item_audio_ms.map_or("–".to_owned(), fmt_ms)
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 /// Longest audio embedded per player. A 16-bit WAV of a whole 25-minute call is 24 MB before
