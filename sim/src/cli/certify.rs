@@ -6,8 +6,10 @@ use super::capture::CaptureArgs;
 use super::output::{scenario_lines, summary_line};
 use super::run::{ReportArgs, TargetArgs, external_instructions, target_from, write_reports};
 use super::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
-use crate::certify::{CertificationResult, DEFAULT_PROFILE_ID, Pack, as_run_report, certify};
-use crate::report::Outcome;
+use crate::certify::{
+    CertificationResult, DEFAULT_PROFILE_ID, Pack, Requirement, as_run_report, certify,
+};
+use crate::report::{Outcome, RunReport};
 use crate::run::{Declarations, Target};
 use crate::suite::{RunOptions, ScenarioRun};
 
@@ -78,28 +80,7 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
         wall_limit: Duration::from_secs(args.target.wall_limit),
         capture: capture.capture.clone(),
     };
-    let (result, runs) = certify(&pack, &opts, |req, run| {
-        // The scenario of a requirement is named after the requirement id, so the usual
-        // result lines read `PASS  prompt.direction …`; the title says what it demands.
-        let optional = if req.mandatory { "" } else { " (optional)" };
-        if run.report.outcome == Outcome::Skipped {
-            // Not checked is not passed: the reason is printed even with -q.
-            println!(
-                "NOT CHECKED {}  ({})",
-                req.id,
-                run.report.error.as_deref().unwrap_or_default()
-            );
-            return;
-        }
-        let lines = scenario_lines(run, quiet);
-        if lines.is_empty() {
-            return;
-        }
-        for line in lines {
-            println!("{line}");
-        }
-        println!("      {}{optional}", req.title);
-    });
+    let (result, runs) = certify(&pack, &opts, |req, run| print_requirement(req, run, quiet));
     drop(opts);
     match capture.finish() {
         Ok(Some(line)) if !quiet => println!("{line}"),
@@ -109,23 +90,63 @@ pub fn run(args: CertifyArgs, quiet: bool) -> u8 {
             return EXIT_ERROR;
         }
     }
-    let mut reports = args.reports.clone();
-    let json = reports.json.take();
     let report = as_run_report(&result, &runs);
-    if let Err(e) = write_reports(&report, &runs, &reports, &pack.profile_id) {
-        eprintln!("error: cannot write a report: {e}");
-        return EXIT_ERROR;
-    }
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&result).unwrap_or_default() + "\n";
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
+    if let Err(code) = write_certification(&result, &report, &runs, &args.reports, &pack) {
+        return code;
     }
     let (passed, failed, errors, skipped) = report.counts();
     println!("{}", summary_line(passed, failed + errors, skipped));
     verdict(&result, &runs)
+}
+
+/// Prints one requirement's result as it finishes: its scenario's lines under the requirement's
+/// title, or NOT CHECKED with the reason, which is printed even with `-q`.
+fn print_requirement(req: &Requirement, run: &ScenarioRun, quiet: bool) {
+    // The scenario of a requirement is named after the requirement id, so the usual
+    // result lines read `PASS  prompt.direction …`; the title says what it demands.
+    let optional = if req.mandatory { "" } else { " (optional)" };
+    if run.report.outcome == Outcome::Skipped {
+        // Not checked is not passed: the reason is printed even with -q.
+        println!(
+            "NOT CHECKED {}  ({})",
+            req.id,
+            run.report.error.as_deref().unwrap_or_default()
+        );
+        return;
+    }
+    let lines = scenario_lines(run, quiet);
+    if lines.is_empty() {
+        return;
+    }
+    for line in lines {
+        println!("{line}");
+    }
+    println!("      {}{optional}", req.title);
+}
+
+/// Writes the reports asked for: JUnit, HTML and the run report as `callsim run` writes them,
+/// and the certification result document as `--json`.
+fn write_certification(
+    result: &CertificationResult,
+    report: &RunReport,
+    runs: &[ScenarioRun],
+    reports: &ReportArgs,
+    pack: &Pack,
+) -> Result<(), u8> {
+    let mut reports = reports.clone();
+    let json = reports.json.take();
+    if let Err(e) = write_reports(report, runs, &reports, &pack.profile_id) {
+        eprintln!("error: cannot write a report: {e}");
+        return Err(EXIT_ERROR);
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(result).unwrap_or_default() + "\n";
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: {}: {e}", path.display());
+            return Err(EXIT_ERROR);
+        }
+    }
+    Ok(())
 }
 
 /// Prints the certification verdict and answers the exit code: 0 certified, 1 a mandatory

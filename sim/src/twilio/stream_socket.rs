@@ -84,6 +84,17 @@ pub struct HandshakeError {
     pub message: String,
 }
 
+/// The upgrade's `Sec-WebSocket-Key`, from the run's seed rather than tungstenite's random one,
+/// so that a capture of the same scenario and seed is the same bytes. Forking does not advance
+/// the run's ids, so the calls' SIDs are what they were.
+fn handshake_key(env: &TwilioEnv, public_url: &str) -> String {
+    let nonce = env.ids.fork(&format!("sec-websocket-key {public_url}"));
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&nonce.next_u64().to_le_bytes());
+    key[8..].copy_from_slice(&nonce.next_u64().to_le_bytes());
+    BASE64.encode(key)
+}
+
 /// Opens the stream socket: dials `url_map.resolve(public_url)`, signs over `public_url` with
 /// empty params (unless `signed` is false), sends `User-Agent: Twilio.TmeWs/1.0` and no
 /// subprotocol. Returns the socket and the handshake status (101).
@@ -106,15 +117,8 @@ pub async fn open_stream(
         let value = HeaderValue::from_str(&signature).map_err(|e| fail(None, e.to_string()))?;
         request.headers_mut().insert("X-Twilio-Signature", value);
     }
-    // The handshake nonce comes from the run's seed, not from tungstenite's random one, so that
-    // a capture of the same scenario and seed is the same bytes. Forking does not advance the
-    // run's ids, so the SIDs of the calls are what they were.
-    let nonce = env.ids.fork(&format!("sec-websocket-key {public_url}"));
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&nonce.next_u64().to_le_bytes());
-    key[8..].copy_from_slice(&nonce.next_u64().to_le_bytes());
-    if let Ok(value) = HeaderValue::from_str(&BASE64.encode(key)) {
-        request.headers_mut().insert("Sec-WebSocket-Key", value);
+    if let Ok(key) = HeaderValue::from_str(&handshake_key(env, public_url)) {
+        request.headers_mut().insert("Sec-WebSocket-Key", key);
     }
     // Twilio's upgrade names the public host, whatever address callsim really dials.
     if let Some(host) =
