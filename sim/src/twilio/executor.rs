@@ -30,7 +30,9 @@ use super::caller_cursor::CallerCursor;
 use super::context::CallContext;
 use super::spec::HttpMethod;
 use super::status::{StreamCallbackTarget, StreamStatus, stream_status};
-use super::stream::{AfterStop, StreamEnd, StreamSetup, drive_stream, finish_close, open_stream};
+use super::stream::{
+    AfterStop, StreamEnd, StreamSetup, WsStream, drive_stream, finish_close, open_stream,
+};
 use super::twiml::{Gather, Prompt, StreamNoun, Twiml, Verb, check_stream_url, parse};
 use super::webhook::fetch_twiml;
 use crate::capture::{CapturedSink, CapturedStream, Socket, Tap};
@@ -305,24 +307,7 @@ impl<'a> Executor<'a> {
         let public = absolute(doc_url.map(to_ws_scheme).as_deref(), &noun.url)
             .unwrap_or_else(|| noun.url.clone());
         let stream_sid = ctx.ids.twilio_sid("MZ");
-        let index = ctx.record.update(|r| {
-            r.streams.push(StreamRecord::new(
-                &stream_sid,
-                &public,
-                noun.name.clone(),
-                noun.parameters.clone(),
-            ));
-            r.streams.len() - 1
-        });
-        let target = noun
-            .status_callback
-            .as_ref()
-            .map(|url| StreamCallbackTarget {
-                url: absolute(doc_url, url).unwrap_or_else(|| url.clone()),
-                method: noun.status_callback_method,
-                stream_sid: stream_sid.clone(),
-                stream_name: noun.name.clone().unwrap_or_else(|| stream_sid.clone()),
-            });
+        let (index, target) = self.stream_record(&public, &stream_sid, noun, doc_url);
         if let Err(message) = check_stream_url(&public) {
             return self
                 .stream_failed(index, target.as_ref(), None, &message, after(action))
@@ -346,10 +331,59 @@ impl<'a> Executor<'a> {
         if let Some(t) = &target {
             stream_status(ctx, t, StreamStatus::Started, None).await;
         }
+        let end = self.run_stream(ws, index, &stream_sid, noun).await;
+        self.stream_ended(index, &end, target.as_ref()).await;
+        match end {
+            StreamEnd::Caller => Flow::End("completed".into()),
+            StreamEnd::Server | StreamEnd::Drop => after(action),
+            StreamEnd::Rest(cmd) => Flow::Control(cmd),
+        }
+    }
+
+    /// Records a new stream of the call and where its status callbacks go, if anywhere.
+    fn stream_record(
+        &self,
+        public: &str,
+        stream_sid: &str,
+        noun: &StreamNoun,
+        doc_url: Option<&str>,
+    ) -> (usize, Option<StreamCallbackTarget>) {
+        let ctx = self.ctx;
+        let index = ctx.record.update(|r| {
+            r.streams.push(StreamRecord::new(
+                stream_sid,
+                public,
+                noun.name.clone(),
+                noun.parameters.clone(),
+            ));
+            r.streams.len() - 1
+        });
+        let target = noun
+            .status_callback
+            .as_ref()
+            .map(|url| StreamCallbackTarget {
+                url: absolute(doc_url, url).unwrap_or_else(|| url.clone()),
+                method: noun.status_callback_method,
+                stream_sid: stream_sid.to_owned(),
+                stream_name: noun.name.clone().unwrap_or_else(|| stream_sid.to_owned()),
+            });
+        (index, target)
+    }
+
+    /// Plays the call over an open stream socket until it ends, then closes the socket as the
+    /// end demands (a dropped connection vanishes without a close frame).
+    async fn run_stream(
+        &mut self,
+        ws: WsStream,
+        index: usize,
+        stream_sid: &str,
+        noun: &StreamNoun,
+    ) -> StreamEnd {
+        let ctx = self.ctx;
         let setup = StreamSetup {
             account_sid: ctx.identity.account_sid.clone(),
             call_sid: ctx.identity.call_sid.clone(),
-            stream_sid: stream_sid.clone(),
+            stream_sid: stream_sid.to_owned(),
             custom_parameters: noun
                 .parameters
                 .clone()
@@ -359,7 +393,7 @@ impl<'a> Executor<'a> {
             index,
         };
         let (tx, rx) = ws.split();
-        let tap = Tap::new(&ctx.env.capture, Socket::Twilio, &stream_sid);
+        let tap = Tap::new(&ctx.env.capture, Socket::Twilio, stream_sid);
         let (mut tx, mut rx) = (
             CapturedSink::new(tx, tap.clone()),
             CapturedStream::new(rx, tap),
@@ -383,12 +417,23 @@ impl<'a> Executor<'a> {
                     record: ctx.record.clone(),
                     index,
                     clock: ctx.env.clock,
-                    stream_sid: stream_sid.clone(),
+                    stream_sid: stream_sid.to_owned(),
                 };
                 finish_close(tx, rx, Some(watch));
             }
         }
-        let ended_by = match &end {
+        end
+    }
+
+    /// Records how the stream ended and sends its last status callback.
+    async fn stream_ended(
+        &self,
+        index: usize,
+        end: &StreamEnd,
+        target: Option<&StreamCallbackTarget>,
+    ) {
+        let ctx = self.ctx;
+        let ended_by = match end {
             StreamEnd::Caller => StreamEndedBy::Caller,
             StreamEnd::Server => StreamEndedBy::Server,
             StreamEnd::Drop => StreamEndedBy::Drop,
@@ -399,18 +444,13 @@ impl<'a> Executor<'a> {
             r.streams[index].ended_at_ms = Some(at);
             r.streams[index].ended_by = Some(ended_by);
         });
-        if let Some(t) = &target {
+        if let Some(t) = target {
             match end {
                 StreamEnd::Drop => {
                     stream_status(ctx, t, StreamStatus::Error, Some("connection lost")).await
                 }
                 _ => stream_status(ctx, t, StreamStatus::Stopped, None).await,
             }
-        }
-        match end {
-            StreamEnd::Caller => Flow::End("completed".into()),
-            StreamEnd::Server | StreamEnd::Drop => after(action),
-            StreamEnd::Rest(cmd) => Flow::Control(cmd),
         }
     }
 
