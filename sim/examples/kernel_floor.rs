@@ -265,22 +265,11 @@ fn generate(
         let mut budget = conns.len();
         while budget > 0 && sched.due() <= now {
             budget -= 1;
-            let socket = &mut conns[sched.next];
             lateness.saturating_record(
                 u64::try_from((now - sched.due()).as_micros()).unwrap_or(u64::MAX),
             );
-            match socket.write(&frame) {
-                Ok(n) if n == frame.len() => {}
-                Ok(n) => {
-                    c.short_writes += 1;
-                    write_all(socket, &frame[n..], stop)?;
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-                    c.short_writes += 1;
-                    write_all(socket, &frame, stop)?;
-                }
-                Err(e) => bail!("write to connection {}: {e}", sched.next),
-            }
+            send(&mut conns[sched.next], &frame, stop, &mut c)
+                .with_context(|| format!("write to connection {}", sched.next))?;
             c.frames_sent += 1;
             sched.advance();
         }
@@ -288,23 +277,9 @@ fn generate(
         let wait = sched.due().saturating_duration_since(Instant::now());
         poll.poll(&mut events, Some(wait))?;
         for event in &events {
-            let socket = &mut conns[event.token().0];
-            loop {
-                match socket.read(&mut buf) {
-                    Ok(0) => bail!("the echo closed connection {}", event.token().0),
-                    Ok(n) => {
-                        c.bytes_received += n as u64;
-                        // Epoll is edge-triggered here: a short read drained the socket, and
-                        // data arriving later raises a new edge.
-                        if n < buf.len() && !cli.read_until_wouldblock {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => bail!("read from connection {}: {e}", event.token().0),
-                }
-            }
+            let i = event.token().0;
+            c.bytes_received += drain(&mut conns[i], &mut buf, cli.read_until_wouldblock)
+                .with_context(|| format!("read from connection {i}"))?;
         }
     }
     let (t, (user0, sys0)) = window.context("the measured window never started")?;
@@ -316,6 +291,48 @@ fn generate(
         sys: sys1.saturating_sub(sys0),
         lateness,
     })
+}
+
+/// Writes one frame, finishing a short write (counted) by spinning.
+fn send(
+    socket: &mut TcpStream,
+    frame: &[u8],
+    stop: &AtomicBool,
+    c: &mut Counters,
+) -> std::io::Result<()> {
+    match socket.write(frame) {
+        Ok(n) if n == frame.len() => Ok(()),
+        Ok(n) => {
+            c.short_writes += 1;
+            write_all(socket, &frame[n..], stop)
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+            c.short_writes += 1;
+            write_all(socket, frame, stop)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads what a ready socket holds and answers the byte count.
+fn drain(socket: &mut TcpStream, buf: &mut [u8], until_wouldblock: bool) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        match socket.read(buf) {
+            Ok(0) => bail!("the echo closed the connection"),
+            Ok(n) => {
+                total += n as u64;
+                // Epoll is edge-triggered here: a short read drained the socket, and data
+                // arriving later raises a new edge.
+                if n < buf.len() && !until_wouldblock {
+                    return Ok(total);
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(total),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
