@@ -206,14 +206,21 @@ impl Call<'_> {
         // wait with thousands of calls).
         let timer = sleep_until(due);
         tokio::pin!(timer);
+        // Stopped before the first frame: the value was set before this call subscribed, which
+        // `changed()` does not report.
+        if *stop.borrow() {
+            return Ok(Ended::Stopped);
+        }
+        // One wait for the hang-up for the whole call too: a new `changed()` per loop would join
+        // and leave the channel's waiter list every frame. It reports any change since the call
+        // subscribed, so it misses none made between two polls.
+        let hung_up = stop.changed();
+        tokio::pin!(hung_up);
         while k < frames {
-            if *stop.borrow() {
-                return Ok(Ended::Stopped);
-            }
             let mark_due = self.playout.next_mark_due();
             tokio::select! {
                 biased;
-                _ = stop.changed() => return Ok(Ended::Stopped),
+                _ = &mut hung_up => return Ok(Ended::Stopped),
                 () = &mut timer => {
                     self.send_frame(k, due).await?;
                     k += 1;

@@ -95,10 +95,14 @@ pub async fn drive_echo(
     // One timer for the whole call, moved on after each frame (cheaper than a new one per wait).
     let timer = sleep_until(due);
     tokio::pin!(timer);
+    // One wait for the hang-up for the whole call too: a new `changed()` per loop would join and
+    // leave the channel's waiter list every frame.
+    let hung_up = stop.changed();
+    tokio::pin!(hung_up);
     while k < frames {
         tokio::select! {
             biased;
-            _ = stop.changed() => { stopped = true; break; }
+            _ = &mut hung_up => { stopped = true; break; }
             () = &mut timer => {
                 let text = wire::media(&ids, k + 2, k + 1, &template.frame(k).payload);
                 let now = Instant::now();

@@ -1,6 +1,7 @@
-//! The HTML report: one self-contained file (no scripts, no external resources) with the
-//! verdict, the warnings, a table per step and two inline SVG charts: latency over time (one
-//! point per interval) and the histogram of turn latency.
+//! The HTML report: one self-contained file (no scripts, no external resources, and a
+//! Content-Security-Policy that refuses any) with the verdict, the warnings, a table per step
+//! and two inline SVG charts: latency over time (one point per interval) and the histogram of
+//! turn latency.
 
 use std::fmt::Write as _;
 
@@ -15,7 +16,11 @@ const PAD: f64 = 40.0;
 /// The HTML text.
 pub fn render(report: &LoadReport) -> String {
     let mut h = String::new();
-    h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>callsim load report</title><style>");
+    h.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    // As the scenario report: anything that would load from elsewhere is refused (and logged),
+    // so the page is provably self-contained.
+    h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+    h.push_str("<title>callsim load report</title><style>");
     h.push_str("body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.warn{background:#fff3cd;padding:8px;border:1px solid #e0c36c}.ok{color:#1a7f37}.bad{color:#b42318}svg{border:1px solid #ddd;background:#fff}");
     h.push_str("</style></head><body>");
     let _ = write!(
