@@ -410,20 +410,30 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(own.endpoints.tenants, TenantSetup::Preprovisioned);
-        assert!(own.endpoints.fixture_url.is_some(), "state checks keep the API");
+        assert!(
+            own.endpoints.fixture_url.is_some(),
+            "state checks keep the API"
+        );
         assert_eq!(
             own.endpoints.server_prompts.names(),
             vec![("desk".to_string(), "Front desk.".to_string())]
         );
 
-        let err = target_with("tenants: fixtures\n").expect_err("no API").to_string();
-        assert!(err.contains("`tenants`") || err.contains("tenants:"), "{err}");
+        let err = target_with("tenants: fixtures\n")
+            .expect_err("no API")
+            .to_string();
+        assert!(
+            err.contains("`tenants`") || err.contains("tenants:"),
+            "{err}"
+        );
         assert!(err.contains("fixture API"), "{err}");
         let err = target_with("fixtures: { token: T }\nprompts:\n  desk: Front desk.\n")
             .expect_err("prompts would be provisioned over")
             .to_string();
         assert!(err.contains("tenants: preprovisioned"), "{err}");
-        let err = target_with("tenants: sometimes\n").expect_err("typo").to_string();
+        let err = target_with("tenants: sometimes\n")
+            .expect_err("typo")
+            .to_string();
         assert!(err.contains("sometimes"), "{err}");
     }
 }
