@@ -115,35 +115,9 @@ where
         media: MediaFrameWriter::new(&setup.stream_sid),
     };
     s.update(|st| st.connected_at_ms = Some(clock.ms_at(start)));
-    let connected = TwilioMessage::Connected {
-        protocol: "Call".into(),
-        version: "1.0.0".into(),
-    };
-    if send(tx, &connected).await.is_err() {
+    if s.open(tx).await.is_err() {
         return StreamEnd::Server;
     }
-    s.event(EventDir::Out, "connected", json!({}));
-    s.seq = 1;
-    let start_msg = TwilioMessage::Start {
-        sequence_number: "1".into(),
-        start: StartPayload {
-            account_sid: setup.account_sid.clone(),
-            stream_sid: setup.stream_sid.clone(),
-            call_sid: setup.call_sid.clone(),
-            tracks: vec!["inbound".into()],
-            custom_parameters: setup.custom_parameters.clone(),
-            media_format: MediaFormat::mulaw_8k_mono(),
-        },
-        stream_sid: setup.stream_sid.clone(),
-    };
-    if send(tx, &start_msg).await.is_err() {
-        return StreamEnd::Server;
-    }
-    s.event(
-        EventDir::Out,
-        "start",
-        json!({"sequenceNumber": "1", "customParameters": setup.custom_parameters}),
-    );
 
     let frame = Duration::from_millis(FRAME_MS);
     let mut next_tick = start + frame;
@@ -162,20 +136,8 @@ where
                 return StreamEnd::Drop;
             }
             incoming = rx.next() => {
-                let keep_going = match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => false,
-                    Some(Ok(Message::Text(text))) => s.on_text(tx, text.as_str()).await,
-                    Some(Ok(Message::Binary(_))) => {
-                        s.warn(31950, "Malformed Message: binary frame from the server");
-                        true
-                    }
-                    Some(Ok(_)) => true,
-                };
-                if !keep_going {
-                    // Complete the closing handshake (tungstenite queued the reply) without waiting long.
-                    let _ = timeout(CLOSE_WAIT, tx.close()).await;
-                    s.finish();
-                    return StreamEnd::Server;
+                if let Some(end) = s.on_incoming(tx, incoming).await {
+                    return end;
                 }
             }
             () = sleep_until(mark_due.unwrap_or(next_tick)), if mark_due.is_some() => {
@@ -186,19 +148,8 @@ where
                 }
             }
             () = sleep_until(next_tick) => {
-                let played = s.playout.advance(Instant::now());
-                if s.apply(tx, played).await.is_err() {
-                    s.finish();
-                    return StreamEnd::Server;
-                }
-                if caller.should_hang_up() {
-                    s.stop_and_close(tx).await;
-                    s.finish();
-                    return StreamEnd::Caller;
-                }
-                if s.send_caller_tick(tx, caller).await.is_err() {
-                    s.finish();
-                    return StreamEnd::Server;
+                if let Some(end) = s.on_tick(tx, caller).await {
+                    return end;
                 }
                 next_tick += frame;
                 if caller.should_hang_up() {
@@ -217,6 +168,86 @@ async fn send<W: Sink<Message> + Unpin>(tx: &mut W, msg: &TwilioMessage) -> Resu
 }
 
 impl Session<'_> {
+    /// Opens the stream as Twilio does: `connected`, then `start` with the call's identity, its
+    /// custom parameters and the media format.
+    async fn open<W: Sink<Message> + Unpin>(&mut self, tx: &mut W) -> Result<(), ()> {
+        let connected = TwilioMessage::Connected {
+            protocol: "Call".into(),
+            version: "1.0.0".into(),
+        };
+        send(tx, &connected).await?;
+        self.event(EventDir::Out, "connected", json!({}));
+        self.seq = 1;
+        let start_msg = TwilioMessage::Start {
+            sequence_number: "1".into(),
+            start: StartPayload {
+                account_sid: self.setup.account_sid.clone(),
+                stream_sid: self.setup.stream_sid.clone(),
+                call_sid: self.setup.call_sid.clone(),
+                tracks: vec!["inbound".into()],
+                custom_parameters: self.setup.custom_parameters.clone(),
+                media_format: MediaFormat::mulaw_8k_mono(),
+            },
+            stream_sid: self.setup.stream_sid.clone(),
+        };
+        send(tx, &start_msg).await?;
+        self.event(
+            EventDir::Out,
+            "start",
+            json!({"sequenceNumber": "1", "customParameters": self.setup.custom_parameters}),
+        );
+        Ok(())
+    }
+
+    /// One message from the server, or the end of its side. Answers how the stream ended, if
+    /// it did.
+    async fn on_incoming<W: Sink<Message> + Unpin, E>(
+        &mut self,
+        tx: &mut W,
+        incoming: Option<Result<Message, E>>,
+    ) -> Option<StreamEnd> {
+        let keep_going = match incoming {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => false,
+            Some(Ok(Message::Text(text))) => self.on_text(tx, text.as_str()).await,
+            Some(Ok(Message::Binary(_))) => {
+                self.warn(31950, "Malformed Message: binary frame from the server");
+                true
+            }
+            Some(Ok(_)) => true,
+        };
+        if keep_going {
+            return None;
+        }
+        // Complete the closing handshake (tungstenite queued the reply) without waiting long.
+        let _ = timeout(CLOSE_WAIT, tx.close()).await;
+        self.finish();
+        Some(StreamEnd::Server)
+    }
+
+    /// One 20 ms tick: plays out what the caller heard, then hangs up if it is time, or sends
+    /// the caller's next frame. Answers how the stream ended, if it did.
+    async fn on_tick<W: Sink<Message> + Unpin>(
+        &mut self,
+        tx: &mut W,
+        caller: &mut CallerCursor,
+    ) -> Option<StreamEnd> {
+        let played = self.playout.advance(Instant::now());
+        if self.apply(tx, played).await.is_err() {
+            self.finish();
+            return Some(StreamEnd::Server);
+        }
+        if caller.should_hang_up() {
+            self.stop_and_close(tx).await;
+            self.finish();
+            return Some(StreamEnd::Caller);
+        }
+        if self.send_caller_tick(tx, caller).await.is_err() {
+            self.finish();
+            return Some(StreamEnd::Server);
+        }
+        None
+    }
+
     fn now_ms(&self) -> u64 {
         self.clock.elapsed_ms()
     }
