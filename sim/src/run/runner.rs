@@ -17,7 +17,7 @@ use super::collect::{order_records, residual_state};
 use super::error::HarnessError;
 use super::fakes::{Shutdown, bind, loopback, start_fault_endpoint, start_mock_ai, start_rest_api};
 use super::in_process::{FakePorts, start_reference_server};
-use super::play::play;
+use super::play::{Played, play};
 use super::target::{Endpoints, Target};
 use super::wiring::FAULTS_PUBLIC_URL;
 use crate::capture::Capture;
@@ -81,15 +81,7 @@ pub async fn run_plan(
 
     // Stage 3: play.
     let http = HttpClient::new(&network).with_timeout(Duration::from_secs(10));
-    let budget = match target {
-        Target::External(t) => t.scenario_timeout.unwrap_or(plan.timeout),
-        Target::InProcess { .. } => plan.timeout,
-    };
-    let played = tokio::time::timeout(budget, play(plan, &endpoints, &env, &http, &ledger)).await;
-    let outcome = match played {
-        Ok(result) => result,
-        Err(_) => Err(HarnessError::Timeout(budget, env.recorder.in_flight())),
-    };
+    let outcome = play_within_budget(plan, target, &endpoints, &env, &http, &ledger).await;
     let (revisions, change_statuses) = match outcome {
         Ok(v) => v,
         Err(e) => {
@@ -101,11 +93,7 @@ pub async fn run_plan(
     // Stage 4: collect.
     let residual = residual_state(&endpoints, &http, &ledger).await;
     let simulated_ms = clock.elapsed_ms();
-    let _ = stop_tx.send(true);
-    for server in servers {
-        // Servers stop on the signal; a stuck one must not hold the run.
-        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    }
+    stop(&stop_tx, servers).await;
     Ok(RunArtifacts {
         calls: order_records(plan, env.recorder.records()),
         sessions: ledger.sessions(),
@@ -119,6 +107,35 @@ pub async fn run_plan(
         panics: Vec::new(),
         declared: target.declarations(),
     })
+}
+
+/// Signals every server of the run to stop and waits for each, boundedly: a stuck one must not
+/// hold the run.
+async fn stop(stop_tx: &watch::Sender<bool>, servers: Vec<JoinHandle<()>>) {
+    let _ = stop_tx.send(true);
+    for server in servers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    }
+}
+
+/// Plays the scenario within its time budget: the target file's `scenario_timeout` for a server
+/// at a URL, the scenario's own otherwise.
+async fn play_within_budget(
+    plan: &Plan,
+    target: &Target,
+    endpoints: &Endpoints,
+    env: &TwilioEnv,
+    http: &HttpClient,
+    ledger: &Ledger,
+) -> Result<Played, HarnessError> {
+    let budget = match target {
+        Target::External(t) => t.scenario_timeout.unwrap_or(plan.timeout),
+        Target::InProcess { .. } => plan.timeout,
+    };
+    match tokio::time::timeout(budget, play(plan, endpoints, env, http, ledger)).await {
+        Ok(result) => result,
+        Err(_) => Err(HarnessError::Timeout(budget, env.recorder.in_flight())),
+    }
 }
 
 /// What stage 1 started: the mock AI, the fault endpoint, and the REST fake's listener (the REST
