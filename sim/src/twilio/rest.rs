@@ -155,37 +155,17 @@ async fn create_call(
     {
         return bad(21205, &format!("FallbackUrl is not a valid URL: {f}"));
     }
-    let mut events = Vec::new();
-    for (_, v) in params.iter().filter(|(k, _)| k == "StatusCallbackEvent") {
-        for word in v.split_whitespace() {
-            match CallEvent::parse(word) {
-                Some(e) if !events.contains(&e) => events.push(e),
-                Some(_) => {}
-                None => return bad(21626, &format!("Invalid StatusCallbackEvent: {word}")),
-            }
-        }
-    }
-    let status_callback = first(&params, "StatusCallback").map(|cb| StatusCallbackConfig {
-        url: cb.to_owned(),
-        method: first(&params, "StatusCallbackMethod").map_or(HttpMethod::Post, HttpMethod::parse),
-        events,
-    });
+    let status_callback = match status_callback(&params) {
+        Ok(config) => config,
+        Err(word) => return bad(21626, &format!("Invalid StatusCallbackEvent: {word}")),
+    };
     let callee = app
         .state
         .callees
         .get(to)
         .unwrap_or(&app.state.default_callee)
         .clone();
-    let label = {
-        let mut labels = app.labels.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = labels.entry(callee.label.clone()).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            callee.label.clone()
-        } else {
-            format!("{}#{n}", callee.label)
-        }
-    };
+    let label = next_label(&app, &callee.label);
     let spec = CallSpec {
         label,
         call_sid: None,
@@ -221,6 +201,41 @@ async fn create_call(
         axum::Json(call_json(&env, &record, &phone_sid)),
     )
         .into_response()
+}
+
+/// The call's status callback from `StatusCallback`, `StatusCallbackMethod` and every
+/// `StatusCallbackEvent` (space-separated words, each once); the word Twilio would refuse.
+fn status_callback(params: &[(String, String)]) -> Result<Option<StatusCallbackConfig>, String> {
+    let mut events = Vec::new();
+    for (_, v) in params.iter().filter(|(k, _)| k == "StatusCallbackEvent") {
+        for word in v.split_whitespace() {
+            match CallEvent::parse(word) {
+                Some(e) if !events.contains(&e) => events.push(e),
+                Some(_) => {}
+                None => return Err(word.to_owned()),
+            }
+        }
+    }
+    Ok(
+        first(params, "StatusCallback").map(|cb| StatusCallbackConfig {
+            url: cb.to_owned(),
+            method: first(params, "StatusCallbackMethod")
+                .map_or(HttpMethod::Post, HttpMethod::parse),
+            events,
+        }),
+    )
+}
+
+/// The label of a call placed to a callee: its own the first time, then `label#2`, `label#3`…
+fn next_label(app: &App, label: &str) -> String {
+    let mut labels = app.labels.lock().unwrap_or_else(PoisonError::into_inner);
+    let n = labels.entry(label.to_owned()).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        label.to_owned()
+    } else {
+        format!("{label}#{n}")
+    }
 }
 
 fn split_call(call: &str) -> &str {
@@ -396,4 +411,43 @@ pub fn call_json(env: &TwilioEnv, record: &CallRecord, phone_number_sid: &str) -
             "user_defined_messages": sub("UserDefinedMessages"),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn status_callback_events_are_read_once_each_and_a_wrong_word_is_named() {
+        let config = status_callback(&params(&[
+            ("StatusCallback", "https://x/status"),
+            ("StatusCallbackEvent", "initiated ringing"),
+            ("StatusCallbackEvent", "answered initiated"),
+            ("StatusCallbackMethod", "GET"),
+        ]))
+        .expect("valid")
+        .expect("asked for");
+        assert_eq!(config.url, "https://x/status");
+        assert_eq!(config.method, HttpMethod::Get);
+        assert_eq!(
+            config.events,
+            vec![
+                CallEvent::Initiated,
+                CallEvent::Ringing,
+                CallEvent::Answered
+            ]
+        );
+        assert_eq!(status_callback(&params(&[])), Ok(None));
+        assert_eq!(
+            status_callback(&params(&[("StatusCallbackEvent", "initiated hungup")])),
+            Err("hungup".to_owned())
+        );
+    }
 }
