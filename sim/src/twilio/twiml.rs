@@ -249,18 +249,7 @@ fn parse_verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
             language: attr(node, "language"),
             loops: loops(node)?,
         },
-        "Play" => {
-            let digits = attr(node, "digits");
-            let url = text(node);
-            if url.is_empty() && digits.is_none() {
-                return Err(missing(node, "an audio URL or digits"));
-            }
-            Verb::Play {
-                url,
-                digits,
-                loops: loops(node)?,
-            }
-        }
+        "Play" => parse_play(node)?,
         "Pause" => Verb::Pause {
             length: number(node, "length", 1)?,
         },
@@ -272,34 +261,9 @@ fn parse_verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
             }
             Verb::Reject { reason }
         }
-        "Redirect" => {
-            let url = text(node);
-            if url.is_empty() {
-                return Err(missing(node, "a URL"));
-            }
-            Verb::Redirect {
-                url,
-                method: method(node, "method"),
-            }
-        }
+        "Redirect" => parse_redirect(node)?,
         "Gather" => Verb::Gather(parse_gather(node)?),
-        "Connect" => {
-            let mut streams = node.children().filter(Node::is_element);
-            let Some(first) = streams.next() else {
-                return Err(missing(node, "a <Stream> noun"));
-            };
-            if first.tag_name().name() != "Stream" {
-                return Err(unexpected(node, first));
-            }
-            if let Some(extra) = streams.next() {
-                return Err(unexpected(node, extra));
-            }
-            Verb::Connect {
-                action: attr(node, "action"),
-                method: method(node, "method"),
-                stream: parse_stream(first, true)?,
-            }
-        }
+        "Connect" => parse_connect(node)?,
         "Start" => {
             let stream = single_stream(node)?;
             Verb::Start {
@@ -330,6 +294,51 @@ fn parse_verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
                 child: name.to_owned(),
             });
         }
+    })
+}
+
+/// `<Play>`: an audio URL, or digits to send.
+fn parse_play(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
+    let digits = attr(node, "digits");
+    let url = text(node);
+    if url.is_empty() && digits.is_none() {
+        return Err(missing(node, "an audio URL or digits"));
+    }
+    Ok(Verb::Play {
+        url,
+        digits,
+        loops: loops(node)?,
+    })
+}
+
+/// `<Redirect>`: the URL of the next document.
+fn parse_redirect(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
+    let url = text(node);
+    if url.is_empty() {
+        return Err(missing(node, "a URL"));
+    }
+    Ok(Verb::Redirect {
+        url,
+        method: method(node, "method"),
+    })
+}
+
+/// `<Connect>`: exactly one `<Stream>` noun, and what to do after it.
+fn parse_connect(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
+    let mut streams = node.children().filter(Node::is_element);
+    let Some(first) = streams.next() else {
+        return Err(missing(node, "a <Stream> noun"));
+    };
+    if first.tag_name().name() != "Stream" {
+        return Err(unexpected(node, first));
+    }
+    if let Some(extra) = streams.next() {
+        return Err(unexpected(node, extra));
+    }
+    Ok(Verb::Connect {
+        action: attr(node, "action"),
+        method: method(node, "method"),
+        stream: parse_stream(first, true)?,
     })
 }
 
