@@ -253,18 +253,7 @@ fn step_plan(
         ],
     )?;
     if let Some(file) = &step.say {
-        let path = dir.join(file);
-        let at =
-            |message: String| loaded.error_at(&format!("{key}.say"), &["timeline:", file], message);
-        let mulaw = crate::audio::read_wav_mulaw_within(&path, MAX_CALLER_CLIP)
-            .map_err(|e| at(e.to_string()))?;
-        budget
-            .spend(Duration::from_millis(mulaw.len() as u64 / 8))
-            .map_err(at)?;
-        return Ok(StepPlan::Audio {
-            label: file.clone(),
-            mulaw: Arc::new(mulaw),
-        });
+        return say_plan(loaded, dir, key, file, budget);
     }
     let clip = step.speech.or(step.tone.as_ref().map(|t| t.length));
     if let Some(d) = clip {
@@ -313,20 +302,48 @@ fn step_plan(
         return Ok(StepPlan::Silence(d.get()));
     }
     if let Some(digits) = &step.dtmf {
-        if digits.is_empty()
-            || !digits
-                .chars()
-                .all(|c| c.is_ascii_digit() || "*#ABCD".contains(c))
-        {
-            return Err(loaded.error_at(
-                &format!("{key}.dtmf"),
-                &["dtmf"],
-                format!("invalid DTMF digits `{digits}` (use 0-9, *, #, A-D)"),
-            ));
-        }
-        return Ok(StepPlan::Dtmf(digits.clone()));
+        return dtmf_plan(loaded, key, digits);
     }
     Ok(StepPlan::Hangup)
+}
+
+/// A `say:` step: the WAV file beside the scenario, read as µ-law within the per-clip limit and
+/// counted against the call's audio budget.
+fn say_plan(
+    loaded: &LoadedScenario,
+    dir: &Path,
+    key: &str,
+    file: &str,
+    budget: &mut AudioBudget,
+) -> Result<StepPlan, ScenarioError> {
+    let path = dir.join(file);
+    let at =
+        |message: String| loaded.error_at(&format!("{key}.say"), &["timeline:", file], message);
+    let mulaw = crate::audio::read_wav_mulaw_within(&path, MAX_CALLER_CLIP)
+        .map_err(|e| at(e.to_string()))?;
+    budget
+        .spend(Duration::from_millis(mulaw.len() as u64 / 8))
+        .map_err(at)?;
+    Ok(StepPlan::Audio {
+        label: file.to_owned(),
+        mulaw: Arc::new(mulaw),
+    })
+}
+
+/// A `dtmf:` step: keys a phone has (0-9, *, #, A-D), at least one.
+fn dtmf_plan(loaded: &LoadedScenario, key: &str, digits: &str) -> Result<StepPlan, ScenarioError> {
+    if digits.is_empty()
+        || !digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || "*#ABCD".contains(c))
+    {
+        return Err(loaded.error_at(
+            &format!("{key}.dtmf"),
+            &["dtmf"],
+            format!("invalid DTMF digits `{digits}` (use 0-9, *, #, A-D)"),
+        ));
+    }
+    Ok(StepPlan::Dtmf(digits.to_owned()))
 }
 
 fn ms(d: Duration) -> u64 {
