@@ -275,22 +275,7 @@ fn check(op: &Op, v: &Value) -> Option<String> {
     let s = v.as_str();
     let fail = |why: String| Some(why);
     match op {
-        Op::Equals(e) => {
-            if values_equal(e, v) {
-                None
-            } else if let (Some(es), Some(vs)) = (e.as_str(), s) {
-                if es.len() > 60 || vs.len() > 60 || es.contains('\n') || vs.contains('\n') {
-                    fail(format!(
-                        "differs (- expected, + actual):\n{}",
-                        text_diff(es, vs)
-                    ))
-                } else {
-                    fail(format!("actual: {}", show(v)))
-                }
-            } else {
-                fail(format!("actual: {}", show(v)))
-            }
-        }
+        Op::Equals(e) => check_equals(e, v),
         Op::Not(e) => values_equal(e, v).then(|| format!("actual: {}", show(v))),
         Op::OneOf(es) => {
             (!es.iter().any(|e| values_equal(e, v))).then(|| format!("actual: {}", show(v)))
@@ -309,30 +294,9 @@ fn check(op: &Op, v: &Value) -> Option<String> {
                 .then(|| format!("actual: {}", show(v))),
             None => fail(format!("not a string: {}", show(v))),
         },
-        Op::SameAs(r, expected) => match s {
-            Some(text) if text == expected => None,
-            Some(text) => fail(format!(
-                "differs from {r} (- expected, + actual):\n{}",
-                text_diff(expected, text)
-            )),
-            None => fail(format!("not a string: {}", show(v))),
-        },
-        Op::Includes(r, expected) => match s {
-            Some(text) if text.contains(expected.as_str()) => None,
-            Some(_) => fail(format!(
-                "{r} ({expected:?}) is missing; actual: {}",
-                show(v)
-            )),
-            None => fail(format!("not a string: {}", show(v))),
-        },
-        Op::Excludes(r, expected) => match s {
-            Some(text) if text.contains(expected.as_str()) => fail(format!(
-                "it contains {r} ({expected:?}); actual: {}",
-                show(v)
-            )),
-            Some(_) => None,
-            None => fail(format!("not a string: {}", show(v))),
-        },
+        Op::SameAs(r, expected) | Op::Includes(r, expected) | Op::Excludes(r, expected) => {
+            check_text(op, r, expected, v)
+        }
         Op::Min(n) => match magnitude(v) {
             Some(x) if x >= *n => None,
             _ => fail(format!("actual: {}", show(v))),
@@ -353,6 +317,46 @@ fn check(op: &Op, v: &Value) -> Option<String> {
         Op::Absent => fail(format!("it exists: {}", show(v))),
         // Resolved against the transcript by `check_in`, which never passes it here.
         Op::SameAsPath(r, _) => fail(format!("{r} was not resolved (a callsim bug)")),
+    }
+}
+
+/// `equals`: a long or multi-line text that differs is shown as a line diff.
+fn check_equals(e: &Value, v: &Value) -> Option<String> {
+    if values_equal(e, v) {
+        return None;
+    }
+    match (e.as_str(), v.as_str()) {
+        (Some(es), Some(vs))
+            if es.len() > 60 || vs.len() > 60 || es.contains('\n') || vs.contains('\n') =>
+        {
+            Some(format!(
+                "differs (- expected, + actual):\n{}",
+                text_diff(es, vs)
+            ))
+        }
+        _ => Some(format!("actual: {}", show(v))),
+    }
+}
+
+/// `same_as`, `includes` and `excludes` against a tenant's text `expected`, named `r`.
+fn check_text(op: &Op, r: &str, expected: &str, v: &Value) -> Option<String> {
+    let Some(text) = v.as_str() else {
+        return Some(format!("not a string: {}", show(v)));
+    };
+    match op {
+        Op::SameAs(..) if text != expected => Some(format!(
+            "differs from {r} (- expected, + actual):\n{}",
+            text_diff(expected, text)
+        )),
+        Op::Includes(..) if !text.contains(expected) => Some(format!(
+            "{r} ({expected:?}) is missing; actual: {}",
+            show(v)
+        )),
+        Op::Excludes(..) if text.contains(expected) => Some(format!(
+            "it contains {r} ({expected:?}); actual: {}",
+            show(v)
+        )),
+        _ => None,
     }
 }
 
