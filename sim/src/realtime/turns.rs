@@ -252,23 +252,7 @@ impl Session {
             .get("item")
             .ok_or_else(|| ApiError::missing_required("item"))?;
         let item = object(item, "item")?;
-        let position = match event.get("previous_item_id") {
-            None | Some(Value::Null) => Position::End,
-            Some(Value::String(s)) if s == "root" => Position::Root,
-            Some(Value::String(s)) => {
-                if self.conv.get(s).is_none() {
-                    return Err(not_found(s, "previous_item_id"));
-                }
-                Position::After(s.clone())
-            }
-            Some(other) => {
-                return Err(ApiError::invalid_type(
-                    "previous_item_id",
-                    "a string",
-                    other,
-                ));
-            }
-        };
+        let position = self.position_after(event.get("previous_item_id"))?;
         let ty = item
             .get("type")
             .ok_or_else(|| ApiError::missing_required("item.type"))?;
@@ -289,18 +273,7 @@ impl Session {
                 json!({"id": id, "type": "function_call", "status": "completed", "name": name,
                        "call_id": call_id, "arguments": arguments})
             }
-            "function_call_output" => {
-                let call_id = required_str(item, "call_id")?;
-                let output = required_str(item, "output")?;
-                if !self.conv.has_call(call_id) {
-                    return Err(ApiError::invalid(
-                        Some("invalid_value"),
-                        format!("Tool call ID '{call_id}' not found in conversation."),
-                        Some("item.call_id"),
-                    ));
-                }
-                json!({"id": id, "type": "function_call_output", "call_id": call_id, "output": output})
-            }
+            "function_call_output" => self.call_output_item(item, &id)?,
             "item_reference" => {
                 let target = required_str(item, "id")?;
                 match self.conv.get(target) {
@@ -331,6 +304,44 @@ impl Session {
             &position,
         );
         Ok(())
+    }
+
+    /// Where `previous_item_id` puts a new item: at the end, first (`root`), or after an item
+    /// that must exist.
+    fn position_after(&self, previous: Option<&Value>) -> Result<Position, ApiError> {
+        match previous {
+            None | Some(Value::Null) => Ok(Position::End),
+            Some(Value::String(s)) if s == "root" => Ok(Position::Root),
+            Some(Value::String(s)) => {
+                if self.conv.get(s).is_none() {
+                    return Err(not_found(s, "previous_item_id"));
+                }
+                Ok(Position::After(s.clone()))
+            }
+            Some(other) => Err(ApiError::invalid_type(
+                "previous_item_id",
+                "a string",
+                other,
+            )),
+        }
+    }
+
+    /// A `function_call_output` item, whose call must be in the conversation.
+    fn call_output_item(
+        &self,
+        item: &serde_json::Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ApiError> {
+        let call_id = required_str(item, "call_id")?;
+        let output = required_str(item, "output")?;
+        if !self.conv.has_call(call_id) {
+            return Err(ApiError::invalid(
+                Some("invalid_value"),
+                format!("Tool call ID '{call_id}' not found in conversation."),
+                Some("item.call_id"),
+            ));
+        }
+        Ok(json!({"id": id, "type": "function_call_output", "call_id": call_id, "output": output}))
     }
 
     fn message_item(
