@@ -114,12 +114,7 @@ fn echo(
         let mut conns = Vec::with_capacity(calls);
         for i in 0..calls {
             let (socket, _) = listener.accept().context("echo accept")?;
-            socket.set_nodelay(true)?;
-            socket.set_nonblocking(true)?;
-            let mut socket = TcpStream::from_std(socket);
-            poll.registry()
-                .register(&mut socket, Token(i), Interest::READABLE)?;
-            conns.push(socket);
+            conns.push(register(&poll, socket, i)?);
         }
         let mut events = Events::with_capacity(1024);
         let mut buf = vec![0u8; READ_BUFFER];
@@ -335,6 +330,17 @@ fn drain(socket: &mut TcpStream, buf: &mut [u8], until_wouldblock: bool) -> anyh
     }
 }
 
+/// One call's socket as both ends use it: `TCP_NODELAY` as callsim's, non-blocking, and
+/// registered for reading under the call's index.
+fn register(poll: &Poll, socket: std::net::TcpStream, i: usize) -> std::io::Result<TcpStream> {
+    socket.set_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    let mut socket = TcpStream::from_std(socket);
+    poll.registry()
+        .register(&mut socket, Token(i), Interest::READABLE)?;
+    Ok(socket)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let began = Instant::now();
@@ -355,12 +361,7 @@ fn main() -> anyhow::Result<()> {
     for i in 0..calls {
         let socket = std::net::TcpStream::connect(addr)
             .with_context(|| format!("connect call {i} (raise `ulimit -n`?)"))?;
-        socket.set_nodelay(true)?;
-        socket.set_nonblocking(true)?;
-        let mut socket = TcpStream::from_std(socket);
-        poll.registry()
-            .register(&mut socket, Token(i), Interest::READABLE)?;
-        conns.push(socket);
+        conns.push(register(&poll, socket, i)?);
     }
     let measured = generate(&cli, &mut conns, &mut poll, &stop);
     // The echo stops before the connections close, so that it never writes to a reset one.
