@@ -35,7 +35,8 @@ pub(crate) async fn play(
     {
         return Err(HarnessError::Unsupported(format!(
             "the scenario edits tenant `{}` at {:?}, but the target's tenants are \
-             pre-provisioned: a tenant edit needs the fixture API (`fixtures:` in the target file)",
+             pre-provisioned: a tenant edit needs callsim to provision tenants through the \
+             fixture API (`fixtures:` in the target file, without `tenants: preprovisioned`)",
             change.tenant, change.at
         )));
     }

@@ -158,7 +158,10 @@ impl ExternalTarget {
             endpoints.tenants = tenant_setup(path, &raw)?;
             endpoints.server_prompts = ServerPrompts::from_raw(path, &raw.prompts)?;
         }
-        let declares = declarations(file, raw.declares.as_ref(), endpoints.fixture_url.is_some())?;
+        // The fixture capability certification asks for is callsim provisioning and editing
+        // tenants; a fixture API kept only for `GET /fixtures/state` does not give it.
+        let provisions = endpoints.tenants == TenantSetup::Fixtures;
+        let declares = declarations(file, raw.declares.as_ref(), provisions)?;
         Ok(ExternalTarget {
             declares,
             endpoints,
@@ -413,6 +416,10 @@ mod tests {
         assert!(
             own.endpoints.fixture_url.is_some(),
             "state checks keep the API"
+        );
+        assert!(
+            !own.declares.fixtures,
+            "requirements that edit tenants are not checked"
         );
         assert_eq!(
             own.endpoints.server_prompts.names(),
