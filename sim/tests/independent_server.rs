@@ -323,6 +323,22 @@ fn a_built_in_prompt_is_named_and_judged_once_the_target_file_declares_it() {
         !stdout.contains("prompt.own-tenant-and-direction"),
         "{stdout}"
     );
+
+    // A scenario that edits a tenant cannot be played against tenants callsim does not
+    // provision: it is skipped with the reason, never judged on an edit that was not made.
+    let dir = tempfile::tempdir().unwrap();
+    let out = server
+        .callsim_with("run", dir.path(), "tenants: preprovisioned\n")
+        .arg("scenarios/history/2026-01-09-edited-prompt-reaches-calls.yaml")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("0 passed, 0 failed, 1 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("skipped: the scenario edits tenant `acme` at 30s"),
+        "{stdout}"
+    );
 }
 
 fn a_status_route_the_server_lacks_is_a_warning_not_a_failure() {
