@@ -139,10 +139,9 @@ impl SessionCore {
         for output in std::mem::take(&mut self.out) {
             let last = !matches!(output, SessionOutput::Event(_));
             if sink.send(output).await.is_err() {
-                self.end.get_or_insert(End {
-                    closed_by: "client",
-                    code: None,
-                });
+                if self.end.is_none() {
+                    self.closed_by_client(None);
+                }
                 break;
             }
             if last {
