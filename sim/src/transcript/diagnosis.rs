@@ -49,19 +49,18 @@ pub fn callback_warnings(artifacts: &RunArtifacts) -> Vec<String> {
             let mut failed = record
                 .status_callbacks
                 .iter()
-                .filter_map(|c| c.error.as_deref().map(|e| (c, e)));
+                .filter_map(|c| c.error.as_ref().map(|e| (c, e)));
             let (first, error) = failed.next()?;
             let others = failed.count();
-            let (code, what) = error.split_once(": ").unwrap_or(("", error));
             let more = match others {
                 0 => String::new(),
                 n => format!(" (and {n} more of its status callbacks)"),
             };
             Some(format!(
-                "call `{}`: status callback `{}` to {}: {what} (Twilio {code}){more}; Twilio logs \
+                "call `{}`: status callback `{}` to {}: {} (Twilio {}){more}; Twilio logs \
                  it and the call goes on; is `paths.status_callback` in the target file the \
                  server's status route?",
-                record.label, first.event, first.url
+                record.label, first.event, first.url, error.message, error.code
             ))
         })
         .collect()

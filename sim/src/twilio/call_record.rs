@@ -281,8 +281,9 @@ pub struct CallbackRecord {
     pub params: BTreeMap<String, String>,
     /// The HTTP status, if a response arrived.
     pub http_status: Option<u16>,
-    /// Transport error, if any.
-    pub error: Option<String>,
+    /// What Twilio logs for it when it failed: 11200 for an error status, 11205 when nothing
+    /// answered.
+    pub error: Option<TwilioError>,
 }
 
 impl CallRecord {

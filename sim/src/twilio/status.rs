@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::call_record::CallbackRecord;
+use super::call_record::{CallbackRecord, TwilioError};
 use super::context::CallContext;
 use super::http::{Signing, send_signed};
 use super::params::set;
@@ -107,14 +107,21 @@ async fn send(
     let at_ms = ctx.now_ms();
     let token = ctx.ids.uuid();
     let result = send_signed(&ctx.env, url, method, &params, Signing::Valid, &token).await;
+    let logged = |code, message| {
+        Some(TwilioError {
+            at_ms,
+            code,
+            message,
+        })
+    };
     let (http_status, error) = match result {
         Ok(reply) if (200..300).contains(&reply.status) => (Some(reply.status), None),
         // Twilio logs 11200 for a failed callback and carries on.
         Ok(reply) => (
             Some(reply.status),
-            Some(format!("11200: callback returned {}", reply.status)),
+            logged(11200, format!("callback returned {}", reply.status)),
         ),
-        Err(failure) => (None, Some(format!("11205: {failure}"))),
+        Err(failure) => (None, logged(11205, failure.to_string())),
     };
     let record = CallbackRecord {
         at_ms,
