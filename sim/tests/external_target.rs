@@ -3,6 +3,8 @@
 
 #[path = "common/callsim.rs"]
 mod callsim_binary;
+#[path = "common/ports.rs"]
+mod ports;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use callsim_binary::{callsim, repo};
+use ports::Reserved;
 
 const TWILIO_TOKEN: &str = "external-test-token";
 const ACCOUNT_SID: &str = "AC22222222222222222222222222222222";
@@ -142,9 +145,12 @@ struct Certification {
 
 impl ExternalTarget {
     fn start(profile: &str, extra: &[&str]) -> Self {
-        let (ai_port, twilio_port) = (free_port(), free_port());
+        let (ports, reserved) = Reserved::new(2);
+        let (ai_port, twilio_port) = (ports[0], ports[1]);
+        let server = start_server(profile, ai_port, twilio_port, extra);
+        reserved.release();
         Self {
-            server: start_server(profile, ai_port, twilio_port, extra),
+            server,
             ai_port,
             twilio_port,
             dir: tempfile::tempdir().unwrap(),

@@ -9,9 +9,10 @@
 
 #[path = "common/callsim.rs"]
 mod callsim_binary;
+#[path = "common/ports.rs"]
+mod ports;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
@@ -21,18 +22,11 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
 
 use callsim_binary::{callsim, repo};
+use ports::Reserved;
 
 /// The public URL the target file gives: the server sees it in `Host` and builds its stream URL
 /// from it, so the run only works when callsim sends the public host.
 const PUBLIC_HOST: &str = "independent.test";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The Python server, killed when dropped, and the ports callsim's fakes must listen on.
 struct Independent {
@@ -50,28 +44,30 @@ impl Drop for Independent {
 }
 
 impl Independent {
-    /// Starts the server pointed at a mock AI on a free port and waits for its first line.
+    /// Starts the server pointed at callsim's mock AI and waits for its first line.
     fn start() -> Independent {
-        Independent::start_with_realtime_port(free_port())
+        Independent::spawn(&[], false)
     }
 
-    /// Starts the server pointed at a mock AI on `ai_port`.
-    fn start_with_realtime_port(ai_port: u16) -> Independent {
-        Independent::spawn(ai_port, &[])
+    /// Starts the server pointed at a port where callsim's mock AI will not listen.
+    fn start_pointed_at_the_wrong_mock() -> Independent {
+        Independent::spawn(&[], true)
     }
 
     /// Starts the server with a built-in prompt of its own, as Twilio's sample has.
     fn start_with_prompt(prompt: &str) -> Independent {
-        Independent::spawn(free_port(), &[("SYSTEM_MESSAGE", prompt)])
+        Independent::spawn(&[("SYSTEM_MESSAGE", prompt)], false)
     }
 
-    fn spawn(ai_port: u16, env: &[(&str, &str)]) -> Independent {
-        let rest_port = free_port();
+    fn spawn(env: &[(&str, &str)], wrong_mock: bool) -> Independent {
+        let (ports, reserved) = Reserved::new(3);
+        let (told, rest_port) = (ports[0], ports[1]);
+        let ai_port = if wrong_mock { ports[2] } else { told };
         let mut child = Command::new("python3")
             .arg(repo().join("tests/independent_server/server.py"))
             .env(
                 "REALTIME_URL",
-                format!("ws://127.0.0.1:{ai_port}/v1/realtime?model=gpt-realtime"),
+                format!("ws://127.0.0.1:{told}/v1/realtime?model=gpt-realtime"),
             )
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -93,6 +89,7 @@ impl Independent {
             .strip_prefix("listening on 127.0.0.1:")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        reserved.release();
         Independent {
             child,
             port,
@@ -241,8 +238,7 @@ fn certify_fails_exactly_the_signature_requirements() {
 
 fn a_server_pointed_at_the_wrong_mock_is_diagnosed_in_one_line() {
     // The server dials a port where no mock listens; callsim's mock is elsewhere.
-    let mut server = Independent::start_with_realtime_port(free_port());
-    server.ai_port = free_port();
+    let server = Independent::start_pointed_at_the_wrong_mock();
     let dir = tempfile::tempdir().unwrap();
     let out = server
         .callsim("run", dir.path())
